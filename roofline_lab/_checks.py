@@ -1,0 +1,72 @@
+"""Argument checks shared by every public function.
+
+Each check either returns the value as a float (or a float ndarray) or raises a
+TypeError/ValueError whose message names the argument, the bad value and what is
+allowed. Nothing downstream ever sees a bool, a string, NaN or a negative size.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["number", "numbers_array", "fraction"]
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return f"{value!r} (a bool)"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return repr(value)
+
+
+def _rule(*, integer: bool, allow_zero: bool) -> str:
+    kind = "a whole number" if integer else "a finite number"
+    return f"{kind} {'>= 0' if allow_zero else '> 0'}"
+
+
+def number(name: str, value: object, *, integer: bool = False, allow_zero: bool = False) -> float:
+    """Check one scalar: a real, finite, positive (or >= 0) number, whole if asked."""
+    rule = _rule(integer=integer, allow_zero=allow_zero)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {rule}, got {_describe(value)}")
+    x = float(value)
+    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero) or (integer and not x.is_integer()):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return x
+
+
+def numbers_array(
+    name: str, value: object, *, integer: bool = False, allow_zero: bool = False
+) -> float | np.ndarray:
+    """Like `number`, but also accepts a list, tuple or ndarray and checks every element.
+
+    Returns a float for a scalar and a float64 ndarray otherwise.
+    """
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return number(name, value, integer=integer, allow_zero=allow_zero)
+    rule = _rule(integer=integer, allow_zero=allow_zero)
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        what = "an empty sequence" if arr.size == 0 else f"an array of {arr.dtype} values"
+        raise TypeError(f"{name} must be {rule} or an array of them, got {what}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr) | (arr < 0) | ((arr == 0) & (not allow_zero))
+    if integer:
+        bad |= np.isfinite(arr) & (arr != np.round(arr))
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = index[0] if len(index) == 1 else index
+        raise ValueError(f"{name} must be {rule} everywhere, got {arr[index]!r} at index {where}")
+    return arr
+
+
+def fraction(name: str, value: object) -> float:
+    """A share of something: a finite number in (0, 1]."""
+    x = number(name, value)
+    if x > 1:
+        raise ValueError(f"{name} must be a fraction in (0, 1], got {value!r}")
+    return x

@@ -1,0 +1,90 @@
+"""The accelerator catalog: data/gpus.toml loaded into SI units, looked up by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from roofline_lab import reference
+from roofline_lab._lookup import Catalog
+from roofline_lab.dtypes import canonical_dtype
+
+TERA = 1e12
+GIGA = 1e9
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator's datasheet figures, in SI units.
+
+    dense_flops / sparse_flops map dtype -> FLOP/s (OP/s for integers). Only dense
+    figures feed the model; sparse ones are kept to show the datasheet trap.
+    """
+
+    key: str
+    name: str
+    vendor: str
+    form_factor: str
+    memory_bytes: float
+    mem_bandwidth: float  # bytes/s
+    dense_flops: MappingProxyType[str, float]
+    sparse_flops: MappingProxyType[str, float]
+    sources: tuple[str, ...]
+    note: str = ""
+    memory_type: str = ""
+    aliases: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = field(default=())
+
+    def peak_flops(self, dtype: str = "fp16") -> float:
+        """Dense peak FLOP/s for a compute dtype; raises if the vendor lists none."""
+        key = canonical_dtype(dtype)
+        if key not in self.dense_flops:
+            raise ValueError(
+                f"{self.name} has no {key} peak in the catalog; "
+                f"compute dtypes it lists: {', '.join(self.dense_flops)}"
+            )
+        return self.dense_flops[key]
+
+    def ridge(self, dtype: str = "fp16") -> float:
+        """Ridge point in FLOP/byte for a compute dtype (dense peak / bandwidth)."""
+        return reference.ridge_point(self.peak_flops(dtype), self.mem_bandwidth)
+
+    @property
+    def default_dtype(self) -> str:
+        """fp16 where listed, else bf16 (TPUs, Gaudi): the 16-bit format the chip runs."""
+        return "fp16" if "fp16" in self.dense_flops else "bf16"
+
+
+def _accelerator(key: str, row: dict[str, Any]) -> Accelerator:
+    return Accelerator(
+        key=key,
+        name=row["name"],
+        vendor=row["vendor"],
+        form_factor=row["form_factor"],
+        memory_bytes=row["memory_gb"] * GIGA,
+        mem_bandwidth=row["bandwidth_gb_per_s"] * GIGA,
+        dense_flops=MappingProxyType({d: v * TERA for d, v in row["dense_tflops"].items()}),
+        sparse_flops=MappingProxyType({d: v * TERA for d, v in row["sparse_tflops"].items()}),
+        sources=tuple(row["sources"]),
+        note=row.get("note", ""),
+        memory_type=row.get("memory_type", ""),
+        aliases=tuple(row.get("aliases", ())),
+        unverified=tuple(row.get("unverified", ())),
+    )
+
+
+@cache
+def _catalog() -> Catalog[Accelerator]:
+    return Catalog("GPU", "gpus.toml", "gpu", _accelerator)
+
+
+def gpu_names() -> list[str]:
+    """Catalog keys in file order (the course preset 'a100-lab' first)."""
+    return list(_catalog().items)
+
+
+def get_gpu(name: str | Accelerator) -> Accelerator:
+    """Look up an accelerator by key, alias or full name, any case: get_gpu('H100') -> H100 SXM."""
+    return name if isinstance(name, Accelerator) else _catalog().get(name)
