@@ -255,3 +255,64 @@ def max_batch(
     free = _checks.fraction("memory_fraction", memory_fraction) * g.memory_bytes - m.weight_bytes(weight_dtype)
     fits = np.floor(np.maximum(free, 0) / (context_len * m.kv_bytes_per_token(kv_dtype)))
     return fits.astype(np.int64) if isinstance(fits, np.ndarray) else int(fits)
+
+
+def critical_batch(
+    model: Model | str,
+    gpu: Accelerator | str,
+    *,
+    weight_dtype: str = "fp16",
+    compute_dtype: str | None = None,
+    bandwidth_fraction: float = 1.0,
+) -> float:
+    """Tokens per decode step at which the weights-only step turns compute-bound.
+
+    The seed's critical batch size with the weight and compute dtypes kept apart:
+    ridge(compute dtype, achievable bandwidth) * weight bytes per FLOP-doing parameter / 2.
+    A100 (lab), 8B: fp16 -> 156; int8 weights with fp16 math (W8A16) -> 78; int8 weights
+    with int8 math (W8A8, twice the peak) -> 156 again. KV traffic is left out
+    (context 0), so this is the batch where decode_step(..., context_len=0) flips.
+    """
+    m, g = get_model(model), get_gpu(gpu)
+    peak, bandwidth = _rates(g, canonical_dtype(compute_dtype or weight_dtype), bandwidth_fraction)
+    return reference.critical_batch_size(peak, bandwidth, m.weight_bytes(weight_dtype) / m.flop_params)
+
+
+def mixed_step(
+    model: Model | str,
+    gpu: Accelerator | str,
+    decode_batch: Array,
+    prefill_tokens: Array,
+    context_len: Array = 0,
+    *,
+    weight_dtype: str = "fp16",
+    compute_dtype: str | None = None,
+    kv_dtype: str = "fp16",
+    bandwidth_fraction: float = 1.0,
+    attention: bool = True,
+) -> StepEstimate:
+    """One chunked-prefill step: `decode_batch` decode tokens plus a prefill chunk, one weight read.
+
+    The step is decode_step(decode_batch, context_len) and prefill_step(prefill_tokens)
+    sharing a single pass over the weights (Sarathi-style piggybacking): FLOPs and KV
+    bytes add, weight bytes are paid once. The chunk is treated as the start of a prompt
+    (its attention to earlier chunks is left out). Arrays OK for all three sizes.
+    """
+    options = dict(
+        weight_dtype=weight_dtype,
+        compute_dtype=compute_dtype,
+        kv_dtype=kv_dtype,
+        bandwidth_fraction=bandwidth_fraction,
+        attention=attention,
+    )
+    d = decode_step(model, gpu, decode_batch, context_len, **options)
+    p = prefill_step(model, gpu, prefill_tokens, **options)
+    return StepEstimate(
+        phase="mixed",
+        tokens=d.tokens + p.tokens,
+        flops=d.flops + p.flops,
+        weight_bytes=d.weight_bytes,
+        kv_bytes=d.kv_bytes + p.kv_bytes,
+        peak_flops=d.peak_flops,
+        mem_bandwidth=d.mem_bandwidth,
+    )
