@@ -33,6 +33,7 @@ from roofline_lab.step_model import (
     mixed_step,
     prefill_step,
     training_flops,
+    weights_only_intensity,
 )
 
 __version__ = "0.1.0"
@@ -69,4 +70,5 @@ __all__ = [
     "prefill_step",
     "ridge_point",
     "training_flops",
+    "weights_only_intensity",
 ]

@@ -316,3 +316,15 @@ def mixed_step(
         peak_flops=d.peak_flops,
         mem_bandwidth=d.mem_bandwidth,
     )
+
+
+def weights_only_intensity(model: Model | str, num_tokens: Array, weight_dtype: str = "fp16") -> Array:
+    """The seed's first-order intensity: FLOP/byte of a step pushing num_tokens through the weights once.
+
+    inference FLOPs (2 * active params * num_tokens) over one read of the weights; for a dense
+    model the parameter count cancels, leaving 2 * num_tokens / dtype_bytes (8B or 70B, fp16,
+    a 2048-token prompt: 2048 FLOP/byte). KV traffic and attention FLOPs are left out, as in
+    the seed; decode_step and prefill_step add them. Arrays OK for num_tokens.
+    """
+    m = get_model(model)
+    return inference_flops(m.flop_params, num_tokens) / m.weight_bytes(weight_dtype)
