@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["number", "numbers_array", "fraction"]
+__all__ = ["fraction", "number", "numbers_array"]
 
 
 def _describe(value: object) -> str:
@@ -60,7 +60,7 @@ def numbers_array(
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = index[0] if len(index) == 1 else index
-        raise ValueError(f"{name} must be {rule} everywhere, got {arr[index]!r} at index {where}")
+        raise ValueError(f"{name} must be {rule} everywhere, got {arr[index].item()!r} at index {where}")
     return arr
 
 

@@ -64,13 +64,14 @@ _RULES: dict[str, Callable[[str, object], float]] = {
 
 def _checked(impl: Callable[..., Any], result_type: type) -> Callable[..., Any]:
     signature = inspect.signature(impl)
+    usage = f"{impl.__name__}({', '.join(signature.parameters)})"
 
     @functools.wraps(impl)
     def call(*args: object, **kwargs: object) -> Any:
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{impl.__name__}{signature}: {exc}") from None
+            raise TypeError(f"{usage}: {exc}") from None
         bound.apply_defaults()
         for name, value in bound.arguments.items():
             if name == "dtype_bytes" and isinstance(value, str):

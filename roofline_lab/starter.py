@@ -27,7 +27,7 @@ def arithmetic_intensity(n_params: float, num_tokens: float, dtype_bytes: float)
     (dtype_bytes bytes). n_params cancels: the result is 2 * num_tokens / dtype_bytes FLOP/byte.
     """
     raise NotImplementedError(
-        "ex2 arithmetic_intensity: FLOPs in the step (2 per parameter per token) over bytes read (weights once)"
+        "ex2 arithmetic_intensity: FLOPs in the step (2 per parameter per token) over bytes read"
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from roofline_lab import _checks, reference
-from roofline_lab.dtypes import canonical_dtype, dtype_bytes
+from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import Accelerator, get_gpu
 from roofline_lab.models import Model, get_model
 
@@ -252,7 +252,8 @@ def max_batch(
     """
     m, g = get_model(model), get_gpu(gpu)
     context_len = _checks.numbers_array("context_len", context_len, integer=True)
-    free = _checks.fraction("memory_fraction", memory_fraction) * g.memory_bytes - m.weight_bytes(weight_dtype)
+    usable = _checks.fraction("memory_fraction", memory_fraction) * g.memory_bytes
+    free = usable - m.weight_bytes(weight_dtype)
     fits = np.floor(np.maximum(free, 0) / (context_len * m.kv_bytes_per_token(kv_dtype)))
     return fits.astype(np.int64) if isinstance(fits, np.ndarray) else int(fits)
 

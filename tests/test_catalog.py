@@ -1,0 +1,120 @@
+"""The data files: every figure sourced, dense kept apart from sparse, look-ups forgiving."""
+
+import pytest
+
+import roofline_lab as rl
+from roofline_lab.hardware import GIGA, TERA
+
+REQUIRED_GPUS = [
+    "a100-80gb-sxm", "a100-40gb-pcie", "h100-sxm", "h100-pcie", "h200-sxm", "b200",
+    "l4", "l40s", "rtx-4090", "mi300x", "tpu-v5e", "tpu-v6e", "a100-lab",
+]
+# Ridge points (dense 16-bit peak / bandwidth, FLOP/byte) as published in shared/reference/gpu_specs.md
+PUBLISHED_RIDGES = {
+    "a100-80gb-sxm": 153.0, "a100-40gb-pcie": 200.6, "h100-sxm": 295.4, "h100-pcie": 378.2,
+    "h200-sxm": 206.1, "b200": 281.2, "l4": 403.3, "l40s": 419.0, "rtx-4090": 163.9,
+    "mi300x": 246.7, "tpu-v5e": 240.5, "tpu-v6e": 560.4,
+}
+ALL_GPUS = rl.gpu_names()
+
+
+def test_catalog_holds_every_accelerator_the_course_names():
+    assert set(REQUIRED_GPUS) <= set(ALL_GPUS)
+    assert ALL_GPUS[0] == "a100-lab"
+
+
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_every_entry_is_sourced_and_complete(key):
+    gpu = rl.get_gpu(key)
+    assert gpu.sources and all(len(s) > 20 for s in gpu.sources)
+    assert gpu.note
+    assert gpu.memory_bytes > 0 and gpu.mem_bandwidth > 0
+    assert gpu.default_dtype in gpu.dense_flops
+    assert set(gpu.dense_flops) <= set(rl.DTYPE_BYTES)
+    for field in gpu.unverified:
+        table, _, dtype = field.partition(".")
+        assert table == "bandwidth_gb_per_s" or dtype in getattr(gpu, table.replace("tflops", "flops"))
+
+
+@pytest.mark.parametrize("key", sorted(PUBLISHED_RIDGES))
+def test_ridge_recomputed_from_the_catalog_matches_the_published_table(key):
+    gpu = rl.get_gpu(key)
+    assert gpu.ridge(gpu.default_dtype) == pytest.approx(PUBLISHED_RIDGES[key], abs=0.06)
+
+
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_sparse_peaks_are_never_the_dense_ones(key):
+    gpu = rl.get_gpu(key)
+    for dtype, sparse in gpu.sparse_flops.items():
+        if dtype in gpu.dense_flops:
+            assert sparse != gpu.dense_flops[dtype]
+            assert sparse / gpu.dense_flops[dtype] == pytest.approx(2.0, rel=0.03)
+
+
+def test_h100_dense_fp16_is_half_the_printed_sparse_figure():
+    h100 = rl.get_gpu("h100-sxm")
+    assert h100.sparse_flops["fp16"] == 1979 * TERA
+    assert h100.peak_flops("fp16") == 989.5 * TERA
+
+
+def test_course_a100_is_the_datasheet_a100_with_bandwidth_rounded():
+    lab, sheet = rl.get_gpu("a100-lab"), rl.get_gpu("a100-80gb-sxm")
+    assert lab.dense_flops == sheet.dense_flops
+    assert (lab.mem_bandwidth, sheet.mem_bandwidth) == (2000 * GIGA, 2039 * GIGA)
+    assert "2,039" in lab.note and "round" in lab.note
+
+
+@pytest.mark.parametrize("name", ["h100", "H100-SXM", "NVIDIA H100 SXM", "h100_sxm5", " H100 "])
+def test_gpu_lookup_is_case_insensitive_with_aliases(name):
+    assert rl.get_gpu(name).key == "h100-sxm"
+
+
+def test_unknown_gpu_suggests_the_closest_names():
+    with pytest.raises(ValueError, match=r"unknown GPU 'H10'.*did you mean 'h100'"):
+        rl.get_gpu("H10")
+
+
+def test_dtypes_and_their_sizes():
+    expected = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+    assert {d: rl.dtype_bytes(d) for d in expected} == expected
+    assert rl.dtype_bytes("BF16") == rl.dtype_bytes("bfloat16") == 2
+
+
+def test_dtype_typo_suggests_the_closest():
+    with pytest.raises(ValueError, match=r"unknown dtype 'fp61'.*did you mean 'fp16'"):
+        rl.dtype_bytes("fp61")
+
+
+REQUIRED_MODELS = ["llama-3-8b", "llama-3-70b", "llama-3.1-405b", "llama-3.2-1b", "mistral-7b", "deepseek-v3"]
+
+
+@pytest.mark.parametrize("key", rl.model_names())
+def test_every_model_is_sourced(key):
+    m = rl.get_model(key)
+    assert "config" in m.source or "Seed lab" in m.source
+    assert m.n_params > 0 and m.n_layers > 0 and m.n_kv_heads > 0 and m.head_dim > 0
+
+
+def test_model_presets_cover_the_course():
+    assert set(REQUIRED_MODELS) <= set(rl.model_names())
+    assert rl.get_model("8B").n_params == 8e9 and rl.get_model("70b").n_params == 70e9
+
+
+def _dense_llama_params(m: rl.Model) -> int:
+    """Parameter count implied by a Llama-style config (embeddings, attention, SwiGLU MLP, norms)."""
+    d = m.hidden_size
+    attention = d * m.n_heads * m.head_dim * 2 + d * m.n_kv_heads * m.head_dim * 2
+    layer = attention + 3 * d * m.intermediate_size + 2 * d
+    embeddings = m.vocab_size * d * (1 if m.tie_embeddings else 2)
+    return embeddings + m.n_layers * layer + d
+
+
+@pytest.mark.parametrize("key", ["llama-3.2-1b", "llama-3-8b", "mistral-7b", "llama-3-70b", "llama-3.1-405b"])
+def test_published_parameter_count_matches_the_config_shape(key):
+    m = rl.get_model(key)
+    assert _dense_llama_params(m) == m.n_params
+
+
+def test_moe_model_multiplies_only_its_active_parameters():
+    ds = rl.get_model("deepseek-v3")
+    assert ds.flop_params == 37e9 and ds.n_params == 671e9

@@ -1,0 +1,92 @@
+"""Properties that hold for any input, checked with hypothesis."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import roofline_lab as rl
+from roofline_lab import reference
+
+settings.register_profile("roofline", deadline=None, max_examples=150)
+settings.load_profile("roofline")
+
+n_params = st.floats(min_value=1e6, max_value=2e12)
+tokens = st.integers(min_value=1, max_value=1 << 16)
+dtype_bytes = st.sampled_from(sorted(set(rl.DTYPE_BYTES.values())))
+batches = st.integers(min_value=1, max_value=4096)
+gpus = st.sampled_from([g for g in rl.gpu_names() if "fp16" in rl.get_gpu(g).dense_flops])
+models = st.sampled_from(rl.model_names())
+
+
+@given(n_params, n_params, tokens, dtype_bytes)
+def test_intensity_does_not_depend_on_model_size(small, large, num_tokens, nbytes):
+    a = rl.arithmetic_intensity(small, num_tokens, nbytes)
+    b = rl.arithmetic_intensity(large, num_tokens, nbytes)
+    assert a == pytest.approx(b, rel=1e-12) == pytest.approx(2 * num_tokens / nbytes)
+
+
+@given(gpus, st.sampled_from([2.0, 1.0]))
+def test_decode_flips_to_compute_bound_exactly_at_the_critical_batch(gpu_key, nbytes):
+    gpu = rl.get_gpu(gpu_key)
+    peak = gpu.peak_flops("fp16")
+    ridge = rl.ridge_point(peak, gpu.mem_bandwidth)
+    critical = rl.critical_batch_size(peak, gpu.mem_bandwidth, nbytes)
+    first = math.ceil(critical)  # the first whole batch at or past the ridge
+    assert not rl.is_compute_bound(rl.arithmetic_intensity(8e9, first - 1, nbytes), ridge)
+    assert rl.is_compute_bound(rl.arithmetic_intensity(8e9, first, nbytes), ridge)
+
+
+@given(n_params, dtype_bytes, st.floats(min_value=1e10, max_value=1e13), batches)
+def test_seed_throughput_is_linear_in_batch(params, nbytes, bandwidth, batch):
+    one = rl.decode_tokens_per_second(params, nbytes, bandwidth, batch=1)
+    many = rl.decode_tokens_per_second(params, nbytes, bandwidth, batch=batch)
+    assert many == pytest.approx(batch * one, rel=1e-12)
+
+
+@given(models, gpus, batches, st.lists(st.integers(0, 1 << 20), min_size=2, max_size=8))
+def test_step_time_never_decreases_with_context(model, gpu, batch, contexts):
+    contexts = np.sort(np.array(contexts))
+    times = rl.decode_step(model, gpu, batch=batch, context_len=contexts).time_s
+    assert np.all(np.diff(times) >= 0)
+
+
+@given(n_params, dtype_bytes, batches, st.floats(min_value=1e3, max_value=1e7))
+def test_at_the_wall_kv_bytes_equal_weight_bytes(params, nbytes, batch, kv_per_token):
+    wall = rl.long_context_wall(params, nbytes, batch, kv_per_token)
+    assert wall * batch * kv_per_token == pytest.approx(params * nbytes, rel=1e-12)
+
+
+@given(models, gpus, batches)
+def test_step_model_with_no_context_is_the_seed_model(model, gpu, batch):
+    m, g = rl.get_model(model), rl.get_gpu(gpu)
+    step = rl.decode_step(m, g, batch=batch)
+    if m.flop_params == m.n_params:
+        assert step.intensity == pytest.approx(reference.arithmetic_intensity(m.n_params, batch, 2))
+    seed_ceiling = reference.decode_tokens_per_second(m.n_params, 2, g.mem_bandwidth, batch)
+    assert step.tokens_per_s <= seed_ceiling * (1 + 1e-12)
+    if not step.compute_bound:
+        assert step.tokens_per_s == pytest.approx(seed_ceiling)
+
+
+@given(st.floats(min_value=1e-3, max_value=1e6), gpus)
+def test_attainable_flops_is_capped_by_both_roofs(intensity, gpu_key):
+    gpu = rl.get_gpu(gpu_key)
+    peak = gpu.peak_flops("fp16")
+    y = rl.attainable_flops(intensity, peak, gpu.mem_bandwidth)
+    assert y <= peak and y <= gpu.mem_bandwidth * intensity * (1 + 1e-12)
+    assert y == pytest.approx(min(peak, gpu.mem_bandwidth * intensity))
+
+
+@given(models, gpus, st.integers(1, 1 << 17))
+def test_the_max_batch_fits_and_one_more_does_not(model, gpu, context):
+    m, g = rl.get_model(model), rl.get_gpu(gpu)
+    fits = rl.max_batch(m, g, context)
+    kv = context * m.kv_bytes_per_token("fp16")
+    used = m.weight_bytes("fp16") + fits * kv
+    assert fits >= 0
+    if fits > 0:
+        assert used <= g.memory_bytes
+    assert m.weight_bytes("fp16") + (fits + 1) * kv > g.memory_bytes

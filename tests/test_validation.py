@@ -1,0 +1,80 @@
+"""The bad-input table: every public function names the bad argument, its value and the rule."""
+
+import math
+
+import numpy as np
+import pytest
+
+import roofline_lab as rl
+
+A100 = (312e12, 2.0e12)
+
+# (call, exception, message that must appear)
+BAD_INPUTS = [
+    (lambda: rl.ridge_point(-312e12, 2e12), ValueError, "peak_flops must be a finite number > 0, got -312000000000000.0"),
+    (lambda: rl.ridge_point(312e12, 0), ValueError, "mem_bandwidth must be a finite number > 0, got 0"),
+    (lambda: rl.ridge_point(math.nan, 2e12), ValueError, "peak_flops must be a finite number > 0, got nan"),
+    (lambda: rl.ridge_point(math.inf, 2e12), ValueError, "peak_flops must be a finite number > 0, got inf"),
+    (lambda: rl.ridge_point("312e12", 2e12), TypeError, "peak_flops must be a finite number > 0, got the string '312e12'"),
+    (lambda: rl.ridge_point(True, 2e12), TypeError, "peak_flops must be a finite number > 0, got True (a bool)"),
+    (lambda: rl.ridge_point(None, 2e12), TypeError, "peak_flops must be a finite number > 0, got None"),
+    (lambda: rl.ridge_point([312e12], 2e12), TypeError, "peak_flops must be a finite number > 0, got [312000000000000.0]"),
+    (lambda: rl.ridge_point(312e12), TypeError, "ridge_point(peak_flops, mem_bandwidth): missing a required argument: 'mem_bandwidth'"),
+    (lambda: rl.arithmetic_intensity(8e9, -1, 2), ValueError, "num_tokens must be a finite number > 0, got -1"),
+    (lambda: rl.arithmetic_intensity(0, 1, 2), ValueError, "n_params must be a finite number > 0, got 0"),
+    (lambda: rl.arithmetic_intensity(8e9, 1, "fp16"), TypeError, "dtype_bytes must be a number of bytes per value, got the string 'fp16'; use roofline_lab.dtype_bytes('fp16')"),
+    (lambda: rl.is_compute_bound(-1, 156), ValueError, "intensity must be a finite number >= 0, got -1"),
+    (lambda: rl.is_compute_bound(1, math.nan), ValueError, "ridge must be a finite number > 0, got nan"),
+    (lambda: rl.critical_batch_size(*A100, 0), ValueError, "dtype_bytes must be a finite number > 0, got 0"),
+    (lambda: rl.decode_steps_per_second(8e9, 2, -2e12), ValueError, "mem_bandwidth must be a finite number > 0, got -2000000000000.0"),
+    (lambda: rl.decode_tokens_per_second(8e9, 2, 2e12, batch=-1), ValueError, "batch must be a whole number > 0, got -1"),
+    (lambda: rl.decode_tokens_per_second(8e9, 2, 2e12, batch=2.5), ValueError, "batch must be a whole number > 0, got 2.5"),
+    (lambda: rl.decode_tokens_per_second(8e9, 2, 2e12, batch=0), ValueError, "batch must be a whole number > 0, got 0"),
+    (lambda: rl.get_gpu("h10"), ValueError, "unknown GPU 'h10' (did you mean 'h100'"),
+    (lambda: rl.get_gpu(100), TypeError, "GPU must be a name (a str), got 100"),
+    (lambda: rl.get_model("llama-9b"), ValueError, "unknown model 'llama-9b' (did you mean"),
+    (lambda: rl.dtype_bytes("fp61"), ValueError, "unknown dtype 'fp61' (did you mean 'fp16'"),
+    (lambda: rl.decode_step("8b", "a100-lab", batch=-4), ValueError, "batch must be a whole number > 0, got -4"),
+    (lambda: rl.decode_step("8b", "a100-lab", batch=[1, 8, -64]), ValueError, "batch must be a whole number > 0 everywhere, got -64.0 at index 2"),
+    (lambda: rl.decode_step("8b", "a100-lab", batch=np.array([1.0, np.nan])), ValueError, "batch must be a whole number > 0 everywhere, got nan at index 1"),
+    (lambda: rl.decode_step("8b", "a100-lab", batch=["1"]), TypeError, "batch must be a whole number > 0 or an array of them, got an array of <U1 values"),
+    (lambda: rl.decode_step("8b", "a100-lab", context_len=-1), ValueError, "context_len must be a whole number >= 0, got -1"),
+    (lambda: rl.decode_step("8b", "a100-lab", weight_dtype="fp17"), ValueError, "unknown dtype 'fp17' (did you mean"),
+    (lambda: rl.decode_step("8b", "a100-lab", bandwidth_fraction=1.5), ValueError, "bandwidth_fraction must be a fraction in (0, 1], got 1.5"),
+    (lambda: rl.decode_step("8b", "a100-lab", bandwidth_fraction=0), ValueError, "bandwidth_fraction must be a finite number > 0, got 0"),
+    (lambda: rl.decode_step("8b", "tpu-v5e"), ValueError, "Google TPU v5e has no fp16 peak in the catalog; compute dtypes it lists: bf16, int8"),
+    (lambda: rl.decode_step("8b", "h100", weight_dtype="int4"), ValueError, "NVIDIA H100 SXM has no int4 peak in the catalog"),
+    (lambda: rl.prefill_step("8b", "a100-lab", prompt_len=0), ValueError, "prompt_len must be a whole number > 0, got 0"),
+    (lambda: rl.max_batch("8b", "a100-lab", context_len=0), ValueError, "context_len must be a whole number > 0, got 0"),
+    (lambda: rl.max_batch("8b", "a100-lab", 1024, memory_fraction=-0.5), ValueError, "memory_fraction must be a finite number > 0, got -0.5"),
+    (lambda: rl.kv_bytes_per_token(32, 8, 128.5, 2), ValueError, "head_dim must be a whole number > 0, got 128.5"),
+    (lambda: rl.kv_bytes_per_step(64, 1024, -1), ValueError, "kv_per_token must be a finite number > 0, got -1"),
+    (lambda: rl.long_context_wall(8e9, 2, 0, 131072), ValueError, "batch must be a whole number > 0, got 0"),
+    (lambda: rl.attainable_flops(-1, *A100), ValueError, "intensity must be a finite number >= 0, got -1"),
+    (lambda: rl.training_flops(8e9, []), TypeError, "num_tokens must be a finite number > 0 or an array of them, got an empty sequence"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS, ids=[m[:60] for _, _, m in BAD_INPUTS])
+def test_bad_input_gets_a_clear_error(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_learner_function_returning_none_gets_a_clear_error(monkeypatch):
+    from roofline_lab import lab
+
+    def forgot_return(peak_flops, mem_bandwidth):
+        peak_flops / mem_bandwidth
+
+    checked = lab._checked(forgot_return, float)
+    with pytest.raises(TypeError, match="forgot_return returned None; it should return a float"):
+        checked(312e12, 2e12)
+
+
+def test_no_error_comes_from_inside_numpy():
+    for call, error, _ in BAD_INPUTS:
+        with pytest.raises(error) as info:
+            call()
+        assert "numpy" not in info.traceback[-1].path.as_posix()
