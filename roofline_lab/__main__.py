@@ -1,0 +1,7 @@
+"""`python -m roofline_lab ...`: see roofline_lab.cli."""
+
+import sys
+
+from roofline_lab.cli import main
+
+sys.exit(main())
