@@ -1,0 +1,512 @@
+"""Roofline pictures in pure matplotlib: any backend, every helper takes ``ax=None`` and
+returns its artists so that a widget can move them and an export can reuse them.
+
+    from roofline_lab.plot import draw_roofline, draw_points, roofline_figure
+    fig, artists = roofline_figure("a100-lab", "8b-lab", "fp16")
+
+Axes are log-log: x is arithmetic intensity in FLOP/byte, y attainable FLOP/s with tick
+labels in TFLOP/s. Colours are the Okabe-Ito palette (colour-blind safe) and every series
+also has its own marker, so the figures read in greyscale and on a projector.
+
+`ExplorerFigure` is the three-panel figure behind `roofline_lab.widgets.RooflineExplorer`
+(roofline; tokens/s vs batch; step time vs batch). It is drawn from an `ExplorerView`,
+plain numbers computed by the widget from `roofline_lab.step_model`; this module computes
+nothing about the physics beyond what `step_model` returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from roofline_lab import _checks, reference
+from roofline_lab.dtypes import canonical_dtype
+from roofline_lab.hardware import get_gpu
+from roofline_lab.models import get_model
+from roofline_lab.step_model import attainable_flops, decode_step
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: What each series looks like: colour AND marker, so greyscale still tells them apart.
+STYLE: dict[str, dict[str, Any]] = {
+    "roofline": {"color": OKABE_ITO["black"], "linewidth": 2.0},
+    "ridge": {"color": OKABE_ITO["black"], "marker": "D", "markersize": 7},
+    "decode": {"color": OKABE_ITO["blue"], "marker": "o", "markersize": 7},
+    "prefill": {"color": OKABE_ITO["vermillion"], "marker": "s", "markersize": 7},
+    "current": {
+        "color": OKABE_ITO["yellow"], "marker": "*", "markersize": 18,
+        "markeredgecolor": OKABE_ITO["black"], "markeredgewidth": 1.3,
+    },
+    "throughput": {"color": OKABE_ITO["bluish_green"], "linewidth": 2.0},
+    "latency": {"color": OKABE_ITO["reddish_purple"], "linewidth": 2.0},
+    "ideal": {"color": "0.45", "linewidth": 1.2, "linestyle": ":"},
+    "wall": {"color": OKABE_ITO["vermillion"], "linewidth": 1.6, "linestyle": "--"},
+}
+MEMORY_SHADE = OKABE_ITO["sky_blue"]
+COMPUTE_SHADE = OKABE_ITO["orange"]
+
+TERA = 1e12
+DEFAULT_X_RANGE = (0.1, 1e4)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _number(x: float) -> str:
+    """1 -> '1', 0.5 -> '0.5', 2048 -> '2,048', 1e6 -> '1,000,000': tick labels without 1e3."""
+    if x >= 1:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _tflops_tick(y: float, _pos: object = None) -> str:
+    """FLOP/s -> TFLOP/s tick label: 3.12e14 -> '312', 1e11 -> '0.1'."""
+    return _number(y / TERA)
+
+
+def _plain_tick(x: float, _pos: object = None) -> str:
+    return _number(x)
+
+
+def style_log_axes(ax: Axes, *, xlabel: str, ylabel: str, y_in_tflops: bool = False) -> None:
+    """Log-log axes with plain-number (or TFLOP/s) decade labels, unit-bearing labels, a grid."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for axis, fmt in ((ax.xaxis, _plain_tick), (ax.yaxis, _tflops_tick if y_in_tflops else _plain_tick)):
+        axis.set_major_locator(LogLocator(base=10, numticks=12))
+        axis.set_major_formatter(FuncFormatter(fmt))
+        axis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="major", color="0.85", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def style_roofline_axes(ax: Axes) -> None:
+    """The roofline's axes: x intensity (FLOP/byte), y attainable TFLOP/s, both log."""
+    style_log_axes(
+        ax, xlabel="arithmetic intensity (FLOP/byte)", ylabel="attainable TFLOP/s", y_in_tflops=True
+    )
+
+
+def _new_axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+        return ax
+    import matplotlib.pyplot as plt  # only when the caller wants a new figure
+
+    _fig, new = plt.subplots(figsize=(7, 4.5))
+    return new
+
+
+def _x_range(x_range: Sequence[float]) -> tuple[float, float]:
+    if not isinstance(x_range, (tuple, list)) or len(x_range) != 2:
+        raise TypeError(f"x_range must be a (low, high) pair of FLOP/byte, got {x_range!r}")
+    lo = _checks.number("x_range[0]", x_range[0])
+    hi = _checks.number("x_range[1]", x_range[1])
+    if not lo < hi:
+        raise ValueError(f"x_range must have low < high, got {x_range!r}")
+    return lo, hi
+
+
+# --------------------------------------------------------------------------- the roofline
+
+
+def draw_roofline(
+    peak_flops: float,
+    mem_bandwidth: float,
+    ax: Axes | None = None,
+    *,
+    label: str | None = None,
+    x_range: Sequence[float] = DEFAULT_X_RANGE,
+    shade: bool = True,
+    animated: bool = False,
+) -> dict[str, Any]:
+    """Draw one roofline: the memory slope, the compute plateau, the ridge marked and labelled.
+
+    peak_flops in FLOP/s, mem_bandwidth in bytes/s, x_range in FLOP/byte. With shade=True
+    the memory-bound (left of the ridge) and compute-bound regions are tinted and named.
+    Styles the axes (log-log, units) when they are empty. Returns a dict of artists:
+    'slope', 'plateau', 'ridge', 'ridge_label' and, with shade, 'memory_region',
+    'compute_region', 'memory_text', 'compute_text'. Move them with `update_roofline`.
+    """
+    ax = _new_axes(ax)
+    if not ax.has_data() and ax.get_xscale() != "log":
+        style_roofline_axes(ax)
+    lo, hi = _x_range(x_range)
+    ax.set_xlim(lo, hi)
+    style = STYLE["roofline"]
+    artists: dict[str, Any] = {}
+    if shade:
+        artists["memory_region"] = ax.axvspan(lo, hi, color=MEMORY_SHADE, alpha=0.13, lw=0, animated=animated)
+        artists["compute_region"] = ax.axvspan(lo, hi, color=COMPUTE_SHADE, alpha=0.13, lw=0, animated=animated)
+        text_style = dict(transform=ax.get_xaxis_transform(), fontsize=9, color="0.25", animated=animated)
+        artists["memory_text"] = ax.text(lo, 0.03, "memory-bound", ha="right", **text_style)
+        artists["compute_text"] = ax.text(lo, 0.03, "compute-bound", ha="left", **text_style)
+    (artists["slope"],) = ax.plot([], [], **style, label=label, animated=animated)
+    (artists["plateau"],) = ax.plot([], [], **style, animated=animated)
+    (artists["ridge"],) = ax.plot([], [], linestyle="none", **STYLE["ridge"], animated=animated)
+    artists["ridge_label"] = ax.annotate(
+        "", (1, 1), xytext=(6, -14), textcoords="offset points", fontsize=9, animated=animated
+    )
+    update_roofline(artists, peak_flops, mem_bandwidth, (lo, hi))
+    return artists
+
+
+def update_roofline(
+    artists: dict[str, Any], peak_flops: float, mem_bandwidth: float, x_range: Sequence[float]
+) -> float:
+    """Move the artists of `draw_roofline` to a new chip or x range; returns the ridge (FLOP/byte)."""
+    lo, hi = _x_range(x_range)
+    ridge = reference.ridge_point(
+        _checks.number("peak_flops", peak_flops), _checks.number("mem_bandwidth", mem_bandwidth)
+    )
+    xs = np.array([lo, min(max(ridge, lo), hi)])
+    artists["slope"].set_data(xs, attainable_flops(xs, peak_flops, mem_bandwidth))
+    artists["plateau"].set_data([min(max(ridge, lo), hi), hi], [peak_flops, peak_flops])
+    artists["ridge"].set_data([ridge], [peak_flops])
+    label = artists["ridge_label"]
+    label.xy = (ridge, peak_flops)
+    label.set_text(f"ridge {_number(ridge)} FLOP/B")
+    label.set_visible(lo <= ridge <= hi)
+    if "memory_region" in artists:
+        edge = min(max(ridge, lo), hi)
+        artists["memory_region"].set_x(lo)
+        artists["memory_region"].set_width(edge - lo)
+        artists["compute_region"].set_x(edge)
+        artists["compute_region"].set_width(hi - edge)
+        artists["memory_text"].set_x(edge / 1.15)
+        artists["compute_text"].set_x(edge * 1.15)
+        artists["memory_text"].set_visible(edge > lo * 20)
+        artists["compute_text"].set_visible(edge < hi / 20)
+    return ridge
+
+
+def draw_points(
+    intensities: Sequence[float] | np.ndarray,
+    attainable_flops: Sequence[float] | np.ndarray,
+    labels: Sequence[str],
+    ax: Axes | None = None,
+    *,
+    kind: str = "decode",
+    label: str | None = None,
+    animated: bool = False,
+) -> dict[str, Any]:
+    """Plot operating points at (intensity FLOP/byte, attainable FLOP/s), each labelled.
+
+    kind picks the style: 'decode' (blue circles), 'prefill' (vermillion squares) or
+    'current' (a large yellow star edged in black: the highlighted point). Returns
+    {'points': Line2D, 'labels': [Annotation, ...]}; move them with `update_points`.
+    """
+    if kind not in ("decode", "prefill", "current"):
+        raise ValueError(f"kind must be 'decode', 'prefill' or 'current', got {kind!r}")
+    ax = _new_axes(ax)
+    xs, ys = _point_arrays(intensities, attainable_flops)
+    labels = list(labels)
+    if len(labels) != xs.size:
+        raise ValueError(f"labels must have one entry per point ({xs.size}), got {len(labels)}")
+    (points,) = ax.plot(xs, ys, linestyle="none", **STYLE[kind], label=label, animated=animated, zorder=3)
+    offset = (8, 8) if kind == "current" else (5, -11) if kind == "prefill" else (5, 4)
+    notes = [
+        ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", fontsize=8, animated=animated)
+        for text, x, y in zip(labels, xs, ys, strict=True)
+    ]
+    return {"points": points, "labels": notes}
+
+
+def update_points(
+    artists: dict[str, Any],
+    intensities: Sequence[float] | np.ndarray,
+    attainable_flops: Sequence[float] | np.ndarray,
+    labels: Sequence[str] | None = None,
+) -> None:
+    """Move the points (and their labels) drawn by `draw_points`; same number of points."""
+    xs, ys = _point_arrays(intensities, attainable_flops)
+    notes = artists["labels"]
+    if xs.size != len(notes):
+        raise ValueError(f"update_points needs {len(notes)} points, got {xs.size}")
+    artists["points"].set_data(xs, ys)
+    for i, note in enumerate(notes):
+        note.xy = (xs[i], ys[i])
+        if labels is not None:
+            note.set_text(labels[i])
+
+
+def _point_arrays(intensities: object, flops: object) -> tuple[np.ndarray, np.ndarray]:
+    xs = np.atleast_1d(_checks.numbers_array("intensities", intensities))
+    ys = np.atleast_1d(_checks.numbers_array("attainable_flops", flops))
+    if xs.shape != ys.shape:
+        raise ValueError(f"intensities and attainable_flops must match in length, got {xs.size} and {ys.size}")
+    return xs, ys
+
+
+def decade_limits(values: Sequence[float] | np.ndarray, pad: float = 2.0) -> tuple[float, float]:
+    """Whole decades around the positive values, with `pad` times room each side."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return 0.1, 10.0
+    lo = 10.0 ** math.floor(math.log10(v.min() / pad))
+    hi = 10.0 ** math.ceil(math.log10(v.max() * pad))
+    return lo, hi
+
+
+# --------------------------------------------------------------------------- one-call figure
+
+
+def _compute_dtype_for(gpu_key: str, dtype: str) -> str:
+    g = get_gpu(gpu_key)
+    return dtype if dtype in g.dense_flops else g.default_dtype
+
+
+def roofline_figure(
+    gpu: str = "a100-lab",
+    model: str = "8b-lab",
+    dtype: str = "fp16",
+    decode_batches: Sequence[int] = (1, 8, 64, 156, 512),
+    prefill_tokens: Sequence[int] = (128, 2048),
+    ax: Axes | None = None,
+) -> tuple[Figure, dict[str, Any]]:
+    """The seed's figure in one call: a GPU's roofline with decode and prefill points.
+
+    Weights-only model (the seed's): decode batch b is b tokens per weight read, prefill
+    of L tokens is L tokens per read, both computed by `step_model.decode_step` with no
+    context. The math runs in `dtype` where the GPU lists a peak for it, else in the
+    chip's default (bf16 on TPUs). Returns (figure, artists) with artists 'roofline',
+    'decode', 'prefill' (each a dict from draw_roofline / draw_points).
+    """
+    g, m = get_gpu(gpu), get_model(model)
+    dtype = canonical_dtype(dtype)
+    compute = _compute_dtype_for(g.key, dtype)
+    decode_b = np.asarray(_checks.numbers_array("decode_batches", list(decode_batches), integer=True))
+    prefill_t = np.asarray(_checks.numbers_array("prefill_tokens", list(prefill_tokens), integer=True))
+    d = decode_step(m, g, decode_b, 0, weight_dtype=dtype, compute_dtype=compute)
+    p = decode_step(m, g, prefill_t, 0, weight_dtype=dtype, compute_dtype=compute)
+    xs = np.concatenate([np.atleast_1d(d.intensity), np.atleast_1d(p.intensity), [d.ridge]])
+    ax = _new_axes(ax)
+    style_roofline_axes(ax)
+    x_range = decade_limits(xs, pad=3.0)
+    roof = draw_roofline(d.peak_flops, d.mem_bandwidth, ax, label=f"{g.name}, {compute}", x_range=x_range)
+    dec = draw_points(
+        np.atleast_1d(d.intensity),
+        attainable_flops(np.atleast_1d(d.intensity), d.peak_flops, d.mem_bandwidth),
+        [f"b={int(b)}" for b in decode_b], ax, kind="decode", label="decode (batch b)",
+    )
+    pre = draw_points(
+        np.atleast_1d(p.intensity),
+        attainable_flops(np.atleast_1d(p.intensity), p.peak_flops, p.mem_bandwidth),
+        [f"L={int(t)}" for t in prefill_t], ax, kind="prefill", label="prefill (prompt L)",
+    )
+    ax.set_ylim(*decade_limits([d.peak_flops, *np.atleast_1d(dec["points"].get_ydata())], pad=3.0))
+    ax.set_title(f"{m.name} on {g.name}, {dtype} weights, {compute} math", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax.figure, {"roofline": roof, "decode": dec, "prefill": pre}
+
+
+# --------------------------------------------------------------------------- the explorer's figure
+
+
+@dataclass(frozen=True)
+class ExplorerView:
+    """Everything the explorer's figure shows, as plain numbers (SI) and strings."""
+
+    phase: str  # "decode" or "prefill"
+    peak_flops: float
+    mem_bandwidth: float  # achievable bytes/s
+    decode_x: np.ndarray  # seed decode points: intensity FLOP/byte
+    decode_y: np.ndarray  # attainable FLOP/s
+    decode_labels: tuple[str, ...]
+    prefill_x: np.ndarray
+    prefill_y: np.ndarray
+    prefill_labels: tuple[str, ...]
+    current_x: float
+    current_y: float
+    current_label: str
+    batches: np.ndarray  # the batch sweep (x of panels b and c)
+    tokens_per_s: np.ndarray
+    ideal_tokens_per_s: np.ndarray  # batch-1 rate times batch: the free lunch, if it never ended
+    step_ms: np.ndarray
+    batch: int
+    batch_tokens_per_s: float
+    batch_step_ms: float
+    wall_batch: int | None  # largest batch that fits in memory, None when it does not bite
+    readout: str = ""
+    title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _set_limits(ax: Axes, want: tuple[float, float], axis: str) -> bool:
+    """Set log limits to whole decades, with hysteresis: keep the current ones while the data
+    fits inside and they are at most 100x wider each side. True when the limits changed."""
+    cur = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    lo, hi = want
+    if cur[0] <= lo and hi <= cur[1] and lo <= cur[0] * 100 and cur[1] <= hi * 100:
+        return False
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo, hi)
+    return True
+
+
+class ExplorerFigure:
+    """The explorer's three linked panels, built once on `fig` and moved by `update(view)`.
+
+    (a) the roofline with the seed's decode/prefill points and the current point starred;
+    (b) tokens/s vs batch with the ideal "free lunch" line and the memory wall;
+    (c) step time (per-token latency in decode, TTFT in prefill) vs batch, same marks.
+    With animated=True every moving artist is excluded from ordinary draws, so a caller can
+    blit them over a cached background; `update` returns True when something static
+    (limits, axis labels) changed and the background must be redrawn.
+    """
+
+    SIZE_INCHES = (12.0, 4.6)
+
+    def __init__(self, fig: Figure, *, animated: bool = False, max_batch_shown: int = 4096):
+        self.figure = fig
+        self.animated = animated
+        fig.set_size_inches(*self.SIZE_INCHES)
+        fig.set_facecolor("white")
+        gs = fig.add_gridspec(1, 3, width_ratios=(1.45, 1, 1), left=0.055, right=0.985,
+                              bottom=0.13, top=0.86, wspace=0.3)
+        self.ax_roof = fig.add_subplot(gs[0])
+        self.ax_tps = fig.add_subplot(gs[1])
+        self.ax_lat = fig.add_subplot(gs[2])
+        style_roofline_axes(self.ax_roof)
+        style_log_axes(self.ax_tps, xlabel="batch (sequences per step)", ylabel="tokens/s")
+        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="per-token latency (ms)")
+        for ax in (self.ax_tps, self.ax_lat):
+            ax.set_xlim(0.7, max_batch_shown * 1.4)
+        self.ax_roof.set_title("(a) roofline", fontsize=10, loc="left")
+        self.ax_tps.set_title("(b) throughput vs batch", fontsize=10, loc="left")
+        self.ax_lat.set_title("(c) step time vs batch", fontsize=10, loc="left")
+        a = animated
+        ax = self.ax_roof
+        self.roof = draw_roofline(1e12, 1e12, ax, x_range=DEFAULT_X_RANGE, animated=a)
+        self.decode = draw_points([1.0] * 5, [1e12] * 5, [""] * 5, ax, kind="decode", animated=a)
+        self.prefill = draw_points([1.0] * 2, [1e12] * 2, [""] * 2, ax, kind="prefill", animated=a)
+        self.current = draw_points([1.0], [1e12], [""], ax, kind="current", animated=a)
+        ax.legend(
+            handles=[
+                Line2D([], [], **STYLE["roofline"], label="roofline"),
+                Line2D([], [], linestyle="none", **STYLE["decode"], label="decode, batch b"),
+                Line2D([], [], linestyle="none", **STYLE["prefill"], label="prefill, prompt L"),
+                Line2D([], [], linestyle="none", **STYLE["current"], label="current"),
+            ],
+            loc="upper left", fontsize=8, framealpha=0.9,
+        )
+        self.moving: list[Any] = []
+        self.sweeps: dict[str, dict[str, Any]] = {}
+        for key, ax, style in (("tps", self.ax_tps, "throughput"), ("lat", self.ax_lat, "latency")):
+            s: dict[str, Any] = {}
+            s["wall_region"] = ax.axvspan(1, 2, color="0.6", alpha=0.25, lw=0, animated=a)
+            (s["wall"],) = ax.plot([1, 1], [0, 1], **STYLE["wall"], transform=ax.get_xaxis_transform(),
+                                   animated=a)
+            s["wall_text"] = ax.text(1, 0.5, "memory full", rotation=90, ha="right", va="center",
+                                     fontsize=8, color=STYLE["wall"]["color"],
+                                     transform=ax.get_xaxis_transform(), animated=a)
+            if key == "tps":
+                (s["ideal"],) = ax.plot([], [], **STYLE["ideal"], animated=a)
+            (s["curve"],) = ax.plot([], [], **STYLE[style], animated=a)
+            (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
+            s["marker_text"] = ax.annotate("", (1, 1), xytext=(8, -4), textcoords="offset points",
+                                           fontsize=8, animated=a)
+            self.sweeps[key] = s
+        self.ax_tps.legend(
+            handles=[
+                Line2D([], [], **STYLE["throughput"], label="tokens/s"),
+                Line2D([], [], **STYLE["ideal"], label="batch x batch-1 rate"),
+                Line2D([], [], **STYLE["wall"], label="memory wall"),
+            ],
+            loc="upper left", fontsize=8, framealpha=0.9,
+        )
+        self.title = fig.text(0.055, 0.935, "", fontsize=10, animated=a, va="bottom")
+        self.moving = [
+            *self.roof.values(),
+            self.decode["points"], *self.decode["labels"],
+            self.prefill["points"], *self.prefill["labels"],
+            self.current["points"], *self.current["labels"],
+            *(artist for s in self.sweeps.values() for artist in s.values()),
+            self.title,
+        ]
+        self._phase = "decode"
+
+    def update(self, view: ExplorerView) -> bool:
+        """Move every artist to `view`; True when limits or labels changed (full redraw needed)."""
+        static_changed = False
+        ax = self.ax_roof
+        xs = np.concatenate([view.decode_x, view.prefill_x, [view.current_x],
+                             [reference.ridge_point(view.peak_flops, view.mem_bandwidth)]])
+        static_changed |= _set_limits(ax, decade_limits(xs, pad=3.0), "x")
+        x_range = ax.get_xlim()
+        ys = np.concatenate([view.decode_y, view.prefill_y, [view.current_y, view.peak_flops],
+                             attainable_flops(np.array([x_range[0]]), view.peak_flops, view.mem_bandwidth)])
+        static_changed |= _set_limits(ax, decade_limits(ys, pad=2.0), "y")
+        update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
+        update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
+        update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
+        update_points(self.current, [view.current_x], [view.current_y], [view.current_label])
+
+        if view.phase != self._phase:
+            self._phase = view.phase
+            self.ax_lat.set_ylabel("per-token latency (ms)" if view.phase == "decode" else "TTFT (ms)")
+            self.ax_tps.set_ylabel("tokens/s" if view.phase == "decode" else "prompt tokens/s")
+            static_changed = True
+        series = (("tps", view.tokens_per_s, view.batch_tokens_per_s, "tok/s"),
+                  ("lat", view.step_ms, view.batch_step_ms, "ms"))
+        for key, ys_, y_now, unit in series:
+            s = self.sweeps[key]
+            ax = self.ax_tps if key == "tps" else self.ax_lat
+            want = [ys_] if key == "lat" else [ys_, view.ideal_tokens_per_s[:1]]
+            static_changed |= _set_limits(ax, decade_limits(np.concatenate(want), pad=2.0), "y")
+            s["curve"].set_data(view.batches, ys_)
+            if key == "tps":
+                s["ideal"].set_data(view.batches, view.ideal_tokens_per_s)
+            s["marker"].set_data([view.batch], [y_now])
+            s["marker_text"].xy = (view.batch, y_now)
+            s["marker_text"].set_text(f"{_short(y_now)} {unit}")
+            lo, hi = ax.get_xlim()
+            bites = view.wall_batch is not None and view.wall_batch < hi
+            for name in ("wall", "wall_region", "wall_text"):
+                s[name].set_visible(bites)
+            if bites:
+                w = max(float(view.wall_batch), lo)
+                s["wall"].set_xdata([w, w])
+                s["wall_region"].set_x(w)
+                s["wall_region"].set_width(hi - w)
+                s["wall_text"].set_x(w / 1.05)
+                s["wall_text"].set_text(f"memory full > {view.wall_batch:,}" if view.wall_batch else
+                                        "weights do not fit")
+        self.title.set_text(view.title)
+        return static_changed
+
+    def draw_moving(self) -> None:
+        """Draw the moving artists onto the canvas's current renderer (the blit step)."""
+        fig = self.figure
+        for artist in self.moving:
+            fig.draw_artist(artist)
+
+
+def _short(x: float) -> str:
+    """Readable magnitudes for marker labels: 8000 -> '8,000', 0.0123 -> '0.012'."""
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 1:
+        return f"{x:.1f}"
+    return f"{x:.2g}"
