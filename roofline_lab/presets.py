@@ -1,0 +1,220 @@
+"""Lecturer presets: eight one-click states of the explorer, each with a one-sentence lesson.
+
+    from roofline_lab.presets import PRESETS, get_preset
+    get_preset("batch 64 free lunch").lesson   # '64 sequences share one 16 GB weight read: ...'
+    explorer.apply_preset("the critical batch")
+
+Every preset sets every explorer control (see `roofline_lab.widgets.CONTROL_NAMES`), so
+applying one gives the same picture whatever was on screen before. The numbers in each
+lesson are computed here from `roofline_lab.step_model` and the catalogs, never typed in,
+so a change to the data or the model changes the sentence with it. Needs only numpy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from roofline_lab._lookup import normalize
+from roofline_lab.hardware import get_gpu
+from roofline_lab.models import get_model
+from roofline_lab.step_model import (
+    critical_batch,
+    decode_step,
+    long_context_wall,
+    max_batch,
+)
+
+GIGA = 1e9
+
+#: What every preset starts from: the seed's A100 (lab rounding), 8B model, fp16, one sequence.
+BASE_SETTINGS: Mapping[str, object] = MappingProxyType(
+    dict(batch=1, dtype="fp16", compute_dtype="fp16", gpu="a100-lab", model="8b-lab", context=0, kv=False,
+         bandwidth_fraction=1.0, phase="decode", prompt=2048)
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named explorer state and the lesson it shows.
+
+    settings: a value for every explorer control (names as in RooflineExplorer.set);
+    lesson: one sentence, its numbers computed from the library.
+    """
+
+    name: str
+    settings: Mapping[str, object]
+    lesson: str
+
+
+def _n(x: float) -> str:
+    """Numbers as the explorer's readout prints them: 8000 -> '8,000', 64 -> '64', 8.04 -> '8.0'."""
+    x = float(x)
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.0f}"
+    if x >= 1:
+        return f"{x:.1f}"
+    return f"{x:.2g}"
+
+
+def _intensity(x: float) -> str:
+    """FLOP/byte as the readout prints it: 1.0 -> '1', 2048 -> '2,048'."""
+    x = float(x)
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
+
+
+def _int(x: float) -> str:
+    """Whole numbers with thousands separators: 1907.3 -> '1,907'."""
+    return f"{float(x):,.0f}"
+
+
+def _gb(n_bytes: float) -> str:
+    """Decimal gigabytes, as the catalogs quote them: 16e9 -> '16 GB'."""
+    return f"{n_bytes / GIGA:,.0f} GB"
+
+
+def _settings(**changes: object) -> Mapping[str, object]:
+    unknown = set(changes) - set(BASE_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown explorer controls {sorted(unknown)}; controls: {', '.join(BASE_SETTINGS)}")
+    return MappingProxyType({**BASE_SETTINGS, **changes})
+
+
+# --------------------------------------------------------------------------- the eight lessons
+
+
+def _single_stream() -> Preset:
+    s = _settings()
+    d = decode_step(s["model"], s["gpu"], 1)
+    return Preset(
+        "single-stream decode on the A100", s,
+        f"One sequence brings {_intensity(d.intensity)} FLOP per byte to a ridge of {_n(d.ridge)}, so decode is "
+        f"memory-bound: it keeps {100 * d.flops_utilization:.2g} % of the A100's compute busy and no kernel "
+        f"can push it past {_n(d.tokens_per_s)} tok/s.",
+    )
+
+
+def _prefill() -> Preset:
+    s = _settings(phase="prefill", prompt=2048)
+    # the seed's weights-only prefill: 2048 tokens through one read of the weights
+    p = decode_step(s["model"], s["gpu"], s["prompt"], 0)
+    return Preset(
+        "prefill 2048", s,
+        f"A {_int(s['prompt'])}-token prompt does {_int(p.intensity)} FLOP per byte, "
+        f"{p.intensity / p.ridge:.0f}x the ridge of {_n(p.ridge)}: prefill is compute-bound, so its "
+        f"{_n(1e3 * p.time_s)} ms time to first token answers to faster math, not faster memory.",
+    )
+
+
+def _critical_batch() -> Preset:
+    base = _settings()
+    crit = critical_batch(base["model"], base["gpu"])
+    s = _settings(batch=round(crit))
+    below = decode_step(s["model"], s["gpu"], round(crit) - 1)
+    at = decode_step(s["model"], s["gpu"], round(crit))
+    return Preset(
+        "the critical batch", s,
+        f"At batch {_int(crit)} decode's intensity reaches the ridge ({_n(at.ridge)} FLOP/B) and the step "
+        f"turns compute-bound (batch {_int(round(crit) - 1)} still waits on memory): the free lunch ends, and "
+        f"from here every extra sequence lengthens the {_n(1e3 * below.time_s)} ms step.",
+    )
+
+
+def _free_lunch() -> Preset:
+    s = _settings(batch=64)
+    one = decode_step(s["model"], s["gpu"], 1)
+    many = decode_step(s["model"], s["gpu"], s["batch"])
+    return Preset(
+        "batch 64 free lunch", s,
+        f"{s['batch']} sequences share one {_gb(many.weight_bytes)} weight read: {_n(many.tokens_per_s)} tok/s "
+        f"in the same {_n(1e3 * many.time_s)} ms step that served one sequence, "
+        f"{many.tokens_per_s / one.tokens_per_s:.0f}x the throughput for free.",
+    )
+
+
+def _h100() -> Preset:
+    s = _settings(gpu="h100-sxm")
+    h = decode_step(s["model"], s["gpu"], 1)
+    a = decode_step(BASE_SETTINGS["model"], BASE_SETTINGS["gpu"], 1)
+    return Preset(
+        "H100", s,
+        f"The H100 gained FLOPs faster than bandwidth: its ridge rises to {_n(h.ridge)} FLOP/B (A100: "
+        f"{_n(a.ridge)}), so decode needs {_n(h.ridge)} sequences per step to fill it, while one sequence "
+        f"of the 8B model still tops out at {_n(h.tokens_per_s)} tok/s.",
+    )
+
+
+def _int4() -> Preset:
+    s = _settings(dtype="int4", compute_dtype="fp16")
+    q = decode_step(s["model"], s["gpu"], 1, weight_dtype="int4", compute_dtype="fp16")
+    f = decode_step(s["model"], s["gpu"], 1)
+    return Preset(
+        "INT4 weights", s,
+        f"INT4 weights are {_gb(q.weight_bytes)} instead of {_gb(f.weight_bytes)}, so single-stream decode "
+        f"streams {f.weight_bytes / q.weight_bytes:.0f}x fewer bytes and its ceiling rises from "
+        f"{_n(f.tokens_per_s)} to {_n(q.tokens_per_s)} tok/s, with the math still in fp16.",
+    )
+
+
+def _long_context() -> Preset:
+    s = _settings(batch=64, kv=True, context=2048)
+    m = get_model(s["model"])
+    wall = long_context_wall(m.n_params, m.weight_bytes("fp16") / m.n_params, s["batch"],
+                             m.kv_bytes_per_token("fp16"))
+    short = decode_step(m, s["gpu"], s["batch"], 0)
+    long = decode_step(m, s["gpu"], s["batch"], s["context"])
+    return Preset(
+        "the long-context wall", s,
+        f"At batch {s['batch']} the KV cache outweighs the {_gb(long.weight_bytes)} weight read past "
+        f"{_int(wall)} tokens of context: at {s['context'] // 1024}K it is "
+        f"{100 * long.kv_bytes / long.bytes:.0f} % of the bytes and throughput falls from "
+        f"{_n(short.tokens_per_s)} to {_n(long.tokens_per_s)} tok/s.",
+    )
+
+
+def _seventy_b() -> Preset:
+    s = _settings(model="70b-lab", dtype="int8", compute_dtype="fp16", kv=True, context=4096, batch=6)
+    m, g = get_model(s["model"]), get_gpu(s["gpu"])
+    fits = max_batch(m, g, s["context"], weight_dtype="int8")
+    crit = critical_batch(m, g, weight_dtype="int8", compute_dtype="fp16")
+    return Preset(
+        "70B on one GPU", s,
+        f"The 70B model's {_gb(m.weight_bytes('fp16'))} of fp16 weights overflow the A100's "
+        f"{_gb(g.memory_bytes)}; int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
+        f"{_gb(g.memory_bytes - m.weight_bytes('int8'))} left hold the {s['context'] // 1024}K-token KV caches "
+        f"of only {fits} sequences, so the memory wall stops the batch far below the critical batch of "
+        f"{_n(crit)}.",
+    )
+
+
+_BUILDERS = (_single_stream, _prefill, _critical_batch, _free_lunch, _h100, _int4, _long_context, _seventy_b)
+
+#: The presets in teaching order, by name.
+PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (build() for build in _BUILDERS)})
+
+
+def preset_names() -> tuple[str, ...]:
+    """The presets' names, in teaching order."""
+    return tuple(PRESETS)
+
+
+def get_preset(name: str) -> Preset:
+    """A preset by name, in any case ('h100', 'The critical batch'); unknown names raise
+    ValueError with the closest names and the full list."""
+    allowed = ", ".join(repr(key) for key in PRESETS)
+    if not isinstance(name, str):
+        raise TypeError(f"preset must be a name (a str), got {name!r}; presets: {allowed}")
+    keys = {normalize(key): key for key in PRESETS}
+    key = keys.get(normalize(name))
+    if key is None:
+        close = [keys[k] for k in difflib.get_close_matches(normalize(name), list(keys), n=2, cutoff=0.4)]
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        raise ValueError(f"unknown preset {name!r}{hint}; presets: {allowed}")
+    return PRESETS[key]
+
+
+__all__ = ["BASE_SETTINGS", "PRESETS", "Preset", "get_preset", "preset_names"]
