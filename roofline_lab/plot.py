@@ -16,16 +16,21 @@ nothing about the physics beyond what `step_model` returns.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.markers import MarkerStyle
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
+from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from roofline_lab import _checks, reference
 from roofline_lab.dtypes import canonical_dtype
@@ -86,8 +91,10 @@ def _plain_tick(x: float, _pos: object = None) -> str:
     return _number(x)
 
 
-def style_log_axes(ax: Axes, *, xlabel: str, ylabel: str, y_in_tflops: bool = False) -> None:
-    """Log-log axes with plain-number (or TFLOP/s) decade labels, unit-bearing labels, a grid."""
+def style_log_axes(ax: Axes, *, xlabel: str, ylabel: str, y_in_tflops: bool = False, minor: bool = True) -> None:
+    """Log-log axes with plain-number (or TFLOP/s) decade labels, unit-bearing labels, a grid.
+
+    minor=False drops the minor ticks (a third of a full redraw's time on a log axis)."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -96,14 +103,17 @@ def style_log_axes(ax: Axes, *, xlabel: str, ylabel: str, y_in_tflops: bool = Fa
         axis.set_major_locator(LogLocator(base=10, numticks=12))
         axis.set_major_formatter(FuncFormatter(fmt))
         axis.set_minor_formatter(NullFormatter())
+        if not minor:
+            axis.set_minor_locator(NullLocator())
     ax.grid(True, which="major", color="0.85", linewidth=0.8)
     ax.set_axisbelow(True)
 
 
-def style_roofline_axes(ax: Axes) -> None:
+def style_roofline_axes(ax: Axes, *, minor: bool = True) -> None:
     """The roofline's axes: x intensity (FLOP/byte), y attainable TFLOP/s, both log."""
     style_log_axes(
-        ax, xlabel="arithmetic intensity (FLOP/byte)", ylabel="attainable TFLOP/s", y_in_tflops=True
+        ax, xlabel="arithmetic intensity (FLOP/byte)", ylabel="attainable TFLOP/s", y_in_tflops=True,
+        minor=minor,
     )
 
 
@@ -126,6 +136,76 @@ def _x_range(x_range: Sequence[float]) -> tuple[float, float]:
     if not lo < hi:
         raise ValueError(f"x_range must have low < high, got {x_range!r}")
     return lo, hi
+
+
+# --------------------------------------------------------------------------- cheap labels
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_marker(text: str, fontsize: float, rotation: float) -> tuple[MarkerStyle, float, float, float]:
+    """The marker that draws `text` at `fontsize` points: (marker, markersize, width, height) in points.
+
+    The glyph outlines (plain text, not mathtext) are centred on the origin; a path marker is
+    scaled so its largest |coordinate| is half the marker size, hence markersize = 2 * that.
+    """
+    path = TextPath((0, 0), text, size=fontsize)
+    lo, hi = path.vertices.min(axis=0), path.vertices.max(axis=0)  # control-point box: close enough
+    centred = Path(path.vertices - (lo + hi) / 2, path.codes)
+    size = 2 * float(np.abs(centred.vertices).max())
+    rotate = Affine2D().rotate_deg(rotation)
+    marker = MarkerStyle(centred, transform=rotate) if rotation else MarkerStyle(centred)
+    width, height = (hi - lo).tolist()
+    w, h = (height, width) if rotation % 180 == 90 else (width, height)
+    return marker, size, w, h
+
+
+class PathLabel(Line2D):
+    """A short text label drawn as a marker, so redrawing it is cheap (Agg stamps a cached
+    glyph path: ~0.15 ms against ~1 ms for a Text). Used for labels that move often.
+
+    offset is in points from the anchor (x, y); ha/va align the label's box like Text's
+    horizontalalignment/verticalalignment; `transform` defaults to the axes' data coordinates.
+    """
+
+    def __init__(self, ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), *,
+                 offset: tuple[float, float] = (0.0, 0.0), ha: str = "left", va: str = "bottom",
+                 fontsize: float = 8.0, rotation: float = 0.0, color: str = "black",
+                 transform: Any = None, animated: bool = False, zorder: float = 5) -> None:
+        if ha not in ("left", "center", "right") or va not in ("bottom", "center", "top"):
+            raise ValueError(f"ha must be left/center/right and va bottom/center/top, got {ha!r}, {va!r}")
+        super().__init__([xy[0]], [xy[1]], linestyle="none", color=color, markerfacecolor=color,
+                         markeredgewidth=0, animated=animated, zorder=zorder)
+        self._label_base = transform if transform is not None else ax.transData
+        self._label_offset, self._ha, self._va = offset, ha, va
+        self._fontsize, self._rotation = fontsize, rotation
+        self._label = ""
+        ax.add_artist(self)
+        self.set_text(text)
+
+    def get_text(self) -> str:
+        return self._label
+
+    def set_text(self, text: str) -> None:
+        text = str(text)
+        if text == self._label:
+            return
+        self._label = text
+        if not text.strip():
+            return
+        marker, size, w, h = _label_marker(text, self._fontsize, self._rotation)
+        self.set_marker(marker)
+        self.set_markersize(size)
+        dx = self._label_offset[0] + {"left": w / 2, "center": 0.0, "right": -w / 2}[self._ha]
+        dy = self._label_offset[1] + {"bottom": h / 2, "center": 0.0, "top": -h / 2}[self._va]
+        fig = self.axes.get_figure(root=True)
+        self.set_transform(self._label_base + ScaledTranslation(dx / 72, dy / 72, fig.dpi_scale_trans))
+
+    def set_position(self, xy: tuple[float, float]) -> None:
+        self.set_data([xy[0]], [xy[1]])
+
+    def draw(self, renderer: Any) -> None:
+        if self._label.strip():
+            super().draw(renderer)
 
 
 # --------------------------------------------------------------------------- the roofline
@@ -160,14 +240,12 @@ def draw_roofline(
         artists["memory_region"] = ax.axvspan(lo, hi, color=MEMORY_SHADE, alpha=0.13, lw=0, animated=animated)
         artists["compute_region"] = ax.axvspan(lo, hi, color=COMPUTE_SHADE, alpha=0.13, lw=0, animated=animated)
         text_style = dict(transform=ax.get_xaxis_transform(), fontsize=9, color="0.25", animated=animated)
-        artists["memory_text"] = ax.text(lo, 0.03, "memory-bound", ha="right", **text_style)
-        artists["compute_text"] = ax.text(lo, 0.03, "compute-bound", ha="left", **text_style)
+        artists["memory_text"] = PathLabel(ax, "memory-bound", (lo, 0.03), ha="right", **text_style)
+        artists["compute_text"] = PathLabel(ax, "compute-bound", (lo, 0.03), ha="left", **text_style)
     (artists["slope"],) = ax.plot([], [], **style, label=label, animated=animated)
     (artists["plateau"],) = ax.plot([], [], **style, animated=animated)
     (artists["ridge"],) = ax.plot([], [], linestyle="none", **STYLE["ridge"], animated=animated)
-    artists["ridge_label"] = ax.annotate(
-        "", (1, 1), xytext=(6, -14), textcoords="offset points", fontsize=9, animated=animated
-    )
+    artists["ridge_label"] = PathLabel(ax, offset=(0, 14), ha="center", fontsize=9, animated=animated)
     update_roofline(artists, peak_flops, mem_bandwidth, (lo, hi))
     return artists
 
@@ -185,7 +263,7 @@ def update_roofline(
     artists["plateau"].set_data([min(max(ridge, lo), hi), hi], [peak_flops, peak_flops])
     artists["ridge"].set_data([ridge], [peak_flops])
     label = artists["ridge_label"]
-    label.xy = (ridge, peak_flops)
+    label.set_position((ridge, peak_flops))
     label.set_text(f"ridge {_number(ridge)} FLOP/B")
     label.set_visible(lo <= ridge <= hi)
     if "memory_region" in artists:
@@ -194,8 +272,8 @@ def update_roofline(
         artists["memory_region"].set_width(edge - lo)
         artists["compute_region"].set_x(edge)
         artists["compute_region"].set_width(hi - edge)
-        artists["memory_text"].set_x(edge / 1.15)
-        artists["compute_text"].set_x(edge * 1.15)
+        artists["memory_text"].set_position((edge / 1.15, 0.03))
+        artists["compute_text"].set_position((edge * 1.15, 0.03))
         artists["memory_text"].set_visible(edge > lo * 20)
         artists["compute_text"].set_visible(edge < hi / 20)
     return ridge
@@ -225,11 +303,11 @@ def draw_points(
     if len(labels) != xs.size:
         raise ValueError(f"labels must have one entry per point ({xs.size}), got {len(labels)}")
     (points,) = ax.plot(xs, ys, linestyle="none", **STYLE[kind], label=label, animated=animated, zorder=3)
-    offset = (8, 8) if kind == "current" else (5, -11) if kind == "prefill" else (5, 4)
-    notes = [
-        ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", fontsize=8, animated=animated)
-        for text, x, y in zip(labels, xs, ys, strict=True)
-    ]
+    # decode labels up-left and prefill labels down-right of their points: off the roofline
+    offset, ha, va = {"current": ((9, -7), "left", "top"), "prefill": ((5, -5), "left", "top"),
+                      "decode": ((-5, 3), "right", "bottom")}[kind]
+    notes = [PathLabel(ax, text, (x, y), offset=offset, ha=ha, va=va, fontsize=8, animated=animated)
+             for text, x, y in zip(labels, xs, ys, strict=True)]
     return {"points": points, "labels": notes}
 
 
@@ -246,7 +324,7 @@ def update_points(
         raise ValueError(f"update_points needs {len(notes)} points, got {xs.size}")
     artists["points"].set_data(xs, ys)
     for i, note in enumerate(notes):
-        note.xy = (xs[i], ys[i])
+        note.set_position((xs[i], ys[i]))
         if labels is not None:
             note.set_text(labels[i])
 
@@ -350,18 +428,29 @@ class ExplorerView:
     batch_step_ms: float
     wall_batch: int | None  # largest batch that fits in memory, None when it does not bite
     readout: str = ""
-    title: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _set_limits(ax: Axes, want: tuple[float, float], axis: str) -> bool:
-    """Set log limits to whole decades, with hysteresis: keep the current ones while the data
-    fits inside and they are at most 100x wider each side. True when the limits changed."""
-    cur = ax.get_xlim() if axis == "x" else ax.get_ylim()
-    lo, hi = want
-    if cur[0] <= lo and hi <= cur[1] and lo <= cur[0] * 100 and cur[1] <= hi * 100:
+#: How much wider than its data an explorer axis may stay before it shrinks back (per side),
+#: and how far beyond the data it grows when the data leaves it.
+LIMIT_SLACK = 1e6
+LIMIT_GROWTH = 10.0
+
+
+def _set_limits(ax: Axes, want: tuple[float, float], axis: str, *, exact: bool = False) -> bool:
+    """Sticky log limits: grow to whole decades as soon as the data leaves them, shrink back
+    only when they are more than LIMIT_SLACK wider than the data on a side. Every change of
+    limits costs a full redraw, so after a few moves the explorer only blits (growth overshoots
+    by LIMIT_GROWTH for the same reason). True when changed."""
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    want_lo, want_hi = want
+    if exact:
+        new = (want_lo, want_hi)
+    else:
+        new = (want_lo / LIMIT_GROWTH if want_lo < lo else want_lo if want_lo > lo * LIMIT_SLACK else lo,
+               want_hi * LIMIT_GROWTH if want_hi > hi else want_hi if want_hi < hi / LIMIT_SLACK else hi)
+    if new == (lo, hi):
         return False
-    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo, hi)
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(*new)
     return True
 
 
@@ -371,26 +460,28 @@ class ExplorerFigure:
     (a) the roofline with the seed's decode/prefill points and the current point starred;
     (b) tokens/s vs batch with the ideal "free lunch" line and the memory wall;
     (c) step time (per-token latency in decode, TTFT in prefill) vs batch, same marks.
-    With animated=True every moving artist is excluded from ordinary draws, so a caller can
-    blit them over a cached background; `update` returns True when something static
-    (limits, axis labels) changed and the background must be redrawn.
+    With animated=True every moving artist is left out of ordinary draws so a caller can
+    blit them over cached backgrounds, in two layers: `slow` artists move when anything but
+    the batch changes (the roofline, seed points, curves, walls), `fast` ones with the batch
+    (the current point and its marks). `update` says which layers moved.
     """
 
-    SIZE_INCHES = (12.0, 4.6)
+    SIZE_INCHES = (12.0, 4.4)
 
     def __init__(self, fig: Figure, *, animated: bool = False, max_batch_shown: int = 4096):
         self.figure = fig
         self.animated = animated
         fig.set_size_inches(*self.SIZE_INCHES)
         fig.set_facecolor("white")
-        gs = fig.add_gridspec(1, 3, width_ratios=(1.45, 1, 1), left=0.055, right=0.985,
-                              bottom=0.13, top=0.86, wspace=0.3)
+        gs = fig.add_gridspec(1, 3, width_ratios=(1.45, 1, 1), left=0.065, right=0.985,
+                              bottom=0.13, top=0.93, wspace=0.3)
         self.ax_roof = fig.add_subplot(gs[0])
         self.ax_tps = fig.add_subplot(gs[1])
         self.ax_lat = fig.add_subplot(gs[2])
-        style_roofline_axes(self.ax_roof)
-        style_log_axes(self.ax_tps, xlabel="batch (sequences per step)", ylabel="tokens/s")
-        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="per-token latency (ms)")
+        style_roofline_axes(self.ax_roof, minor=False)
+        style_log_axes(self.ax_tps, xlabel="batch (sequences per step)", ylabel="tokens/s", minor=False)
+        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="per-token latency (ms)",
+                       minor=False)
         for ax in (self.ax_tps, self.ax_lat):
             ax.set_xlim(0.7, max_batch_shown * 1.4)
         self.ax_roof.set_title("(a) roofline", fontsize=10, loc="left")
@@ -401,7 +492,8 @@ class ExplorerFigure:
         self.roof = draw_roofline(1e12, 1e12, ax, x_range=DEFAULT_X_RANGE, animated=a)
         self.decode = draw_points([1.0] * 5, [1e12] * 5, [""] * 5, ax, kind="decode", animated=a)
         self.prefill = draw_points([1.0] * 2, [1e12] * 2, [""] * 2, ax, kind="prefill", animated=a)
-        self.current = draw_points([1.0], [1e12], [""], ax, kind="current", animated=a)
+        (self.current,) = ax.plot([1.0], [1e12], linestyle="none", **STYLE["current"], animated=a, zorder=4)
+        self.current_text = PathLabel(ax, offset=(9, -7), va="top", fontsize=8, animated=a)
         ax.legend(
             handles=[
                 Line2D([], [], **STYLE["roofline"], label="roofline"),
@@ -411,22 +503,20 @@ class ExplorerFigure:
             ],
             loc="upper left", fontsize=8, framealpha=0.9,
         )
-        self.moving: list[Any] = []
         self.sweeps: dict[str, dict[str, Any]] = {}
         for key, ax, style in (("tps", self.ax_tps, "throughput"), ("lat", self.ax_lat, "latency")):
             s: dict[str, Any] = {}
             s["wall_region"] = ax.axvspan(1, 2, color="0.6", alpha=0.25, lw=0, animated=a)
             (s["wall"],) = ax.plot([1, 1], [0, 1], **STYLE["wall"], transform=ax.get_xaxis_transform(),
                                    animated=a)
-            s["wall_text"] = ax.text(1, 0.5, "memory full", rotation=90, ha="right", va="center",
-                                     fontsize=8, color=STYLE["wall"]["color"],
-                                     transform=ax.get_xaxis_transform(), animated=a)
+            s["wall_text"] = PathLabel(ax, "", (1, 0.5), offset=(-3, 0), rotation=90, ha="right",
+                                       va="center", fontsize=8, color=STYLE["wall"]["color"],
+                                       transform=ax.get_xaxis_transform(), animated=a)
             if key == "tps":
                 (s["ideal"],) = ax.plot([], [], **STYLE["ideal"], animated=a)
             (s["curve"],) = ax.plot([], [], **STYLE[style], animated=a)
             (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
-            s["marker_text"] = ax.annotate("", (1, 1), xytext=(8, -4), textcoords="offset points",
-                                           fontsize=8, animated=a)
+            s["marker_text"] = PathLabel(ax, offset=(9, -7), va="top", fontsize=8, animated=a)
             self.sweeps[key] = s
         self.ax_tps.legend(
             handles=[
@@ -436,51 +526,71 @@ class ExplorerFigure:
             ],
             loc="upper left", fontsize=8, framealpha=0.9,
         )
-        self.title = fig.text(0.055, 0.935, "", fontsize=10, animated=a, va="bottom")
-        self.moving = [
+        self.fast: list[Any] = [self.current, self.current_text]
+        for s in self.sweeps.values():
+            self.fast += [s["marker"], s["marker_text"]]
+        self.slow: list[Any] = [
             *self.roof.values(),
             self.decode["points"], *self.decode["labels"],
             self.prefill["points"], *self.prefill["labels"],
-            self.current["points"], *self.current["labels"],
-            *(artist for s in self.sweeps.values() for artist in s.values()),
-            self.title,
+            *(artist for s in self.sweeps.values() for artist in s.values() if artist not in self.fast),
         ]
         self._phase = "decode"
+        self._slow_key: tuple[Any, ...] | None = None
+        self._limits_set = False  # the first update sets limits exactly; later ones are sticky
 
-    def update(self, view: ExplorerView) -> bool:
-        """Move every artist to `view`; True when limits or labels changed (full redraw needed)."""
+    def update(self, view: ExplorerView) -> str:
+        """Move the artists to `view`. Returns what changed: 'full' (limits or labels: redraw
+        everything), 'slow' (the slow layer moved too) or 'fast' (only the batch marks)."""
         static_changed = False
+        exact = not self._limits_set
+        self._limits_set = True
         ax = self.ax_roof
-        xs = np.concatenate([view.decode_x, view.prefill_x, [view.current_x],
-                             [reference.ridge_point(view.peak_flops, view.mem_bandwidth)]])
-        static_changed |= _set_limits(ax, decade_limits(xs, pad=3.0), "x")
+        ridge = reference.ridge_point(view.peak_flops, view.mem_bandwidth)
+        xs = np.concatenate([view.decode_x, view.prefill_x, [view.current_x, ridge]])
+        static_changed |= _set_limits(ax, decade_limits(xs, pad=3.0), "x", exact=exact)
         x_range = ax.get_xlim()
         ys = np.concatenate([view.decode_y, view.prefill_y, [view.current_y, view.peak_flops],
                              attainable_flops(np.array([x_range[0]]), view.peak_flops, view.mem_bandwidth)])
-        static_changed |= _set_limits(ax, decade_limits(ys, pad=2.0), "y")
-        update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
-        update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
-        update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
-        update_points(self.current, [view.current_x], [view.current_y], [view.current_label])
-
+        static_changed |= _set_limits(ax, decade_limits(ys, pad=2.0), "y", exact=exact)
         if view.phase != self._phase:
             self._phase = view.phase
             self.ax_lat.set_ylabel("per-token latency (ms)" if view.phase == "decode" else "TTFT (ms)")
             self.ax_tps.set_ylabel("tokens/s" if view.phase == "decode" else "prompt tokens/s")
             static_changed = True
-        series = (("tps", view.tokens_per_s, view.batch_tokens_per_s, "tok/s"),
-                  ("lat", view.step_ms, view.batch_step_ms, "ms"))
-        for key, ys_, y_now, unit in series:
+        for key, ys_ in (("tps", np.concatenate([view.tokens_per_s, view.ideal_tokens_per_s[:1]])),
+                         ("lat", view.step_ms)):
+            target = self.ax_tps if key == "tps" else self.ax_lat
+            static_changed |= _set_limits(target, decade_limits(ys_, pad=2.0), "y", exact=exact)
+
+        slow_key = (static_changed, view.phase, view.peak_flops, view.mem_bandwidth, view.wall_batch,
+                    view.decode_x.tobytes(), view.prefill_x.tobytes(), view.tokens_per_s.tobytes(),
+                    view.step_ms.tobytes(), x_range, ax.get_ylim(), self.ax_tps.get_ylim(),
+                    self.ax_lat.get_ylim())
+        slow_moved = slow_key != self._slow_key
+        self._slow_key = slow_key
+        if slow_moved:
+            self._update_slow(view, x_range)
+        self.current.set_data([view.current_x], [view.current_y])
+        self.current_text.set_position((view.current_x, view.current_y))
+        self.current_text.set_text(view.current_label)
+        for key, y_now, unit in (("tps", view.batch_tokens_per_s, "tok/s"), ("lat", view.batch_step_ms, "ms")):
+            s = self.sweeps[key]
+            s["marker"].set_data([view.batch], [y_now])
+            s["marker_text"].set_position((view.batch, y_now))
+            s["marker_text"].set_text(f"{_short(y_now)} {unit}")
+        return "full" if static_changed else "slow" if slow_moved else "fast"
+
+    def _update_slow(self, view: ExplorerView, x_range: tuple[float, float]) -> None:
+        update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
+        update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
+        update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
+        for key, ys_ in (("tps", view.tokens_per_s), ("lat", view.step_ms)):
             s = self.sweeps[key]
             ax = self.ax_tps if key == "tps" else self.ax_lat
-            want = [ys_] if key == "lat" else [ys_, view.ideal_tokens_per_s[:1]]
-            static_changed |= _set_limits(ax, decade_limits(np.concatenate(want), pad=2.0), "y")
             s["curve"].set_data(view.batches, ys_)
             if key == "tps":
                 s["ideal"].set_data(view.batches, view.ideal_tokens_per_s)
-            s["marker"].set_data([view.batch], [y_now])
-            s["marker_text"].xy = (view.batch, y_now)
-            s["marker_text"].set_text(f"{_short(y_now)} {unit}")
             lo, hi = ax.get_xlim()
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):
@@ -490,16 +600,14 @@ class ExplorerFigure:
                 s["wall"].set_xdata([w, w])
                 s["wall_region"].set_x(w)
                 s["wall_region"].set_width(hi - w)
-                s["wall_text"].set_x(w / 1.05)
-                s["wall_text"].set_text(f"memory full > {view.wall_batch:,}" if view.wall_batch else
+                s["wall_text"].set_position((w, 0.5))
+                s["wall_text"].set_text(f"max batch {view.wall_batch:,}" if view.wall_batch else
                                         "weights do not fit")
-        self.title.set_text(view.title)
-        return static_changed
 
-    def draw_moving(self) -> None:
-        """Draw the moving artists onto the canvas's current renderer (the blit step)."""
+    def draw_layer(self, layer: str) -> None:
+        """Draw one layer's artists ('slow' or 'fast') onto the canvas's renderer (a blit step)."""
         fig = self.figure
-        for artist in self.moving:
+        for artist in self.slow if layer == "slow" else self.fast:
             fig.draw_artist(artist)
 
 

@@ -251,7 +251,6 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
         batch_step_ms=step_ms,
         wall_batch=wall,
         readout=readout,
-        title=f"{m.name} on {g.name} ({dtypes}): {state.phase}, batch {state.batch:,}, {bound}",
     )
 
 
@@ -355,6 +354,7 @@ class RooflineExplorer:
         self._panels = ExplorerFigure(self.figure, animated=True, max_batch_shown=BATCH_OPTIONS[-1])
         canvas = self.figure.canvas
         self._background: Any = None
+        self._slow_background: Any = None
         self._background_size: tuple[int, int] | None = None
         self._draw_cid = canvas.mpl_connect("draw_event", self._on_draw)
         for attr, value in (("header_visible", False), ("footer_visible", False), ("resizable", False),
@@ -365,23 +365,34 @@ class RooflineExplorer:
             canvas.add_class("roofline-figure")
 
     def _on_draw(self, event: Any) -> None:
-        """After any full draw (ours, ipympl's, a resize): cache the background, draw the movers."""
+        """After any full draw (ours, ipympl's, a resize): cache both background layers and
+        draw the moving artists on top, so the canvas always shows the whole picture."""
         canvas = self.figure.canvas
         if canvas.is_saving():
             return
         self._background = canvas.copy_from_bbox(self.figure.bbox)
         self._background_size = canvas.get_width_height(physical=True)
-        self._panels.draw_moving()
+        self._panels.draw_layer("slow")
+        self._slow_background = canvas.copy_from_bbox(self.figure.bbox)
+        self._panels.draw_layer("fast")
         self.full_draw_count += 1
 
-    def _render(self, full: bool) -> None:
+    def _render(self, level: str) -> None:
+        """Redraw after `ExplorerFigure.update`: 'full' draws everything; 'slow' blits both
+        moving layers over the static background; 'fast' only the batch marks over the
+        cached slow layer. On Agg blit() is a no-op and the buffer is already final."""
         canvas = self.figure.canvas
         stale = self._background is None or self._background_size != canvas.get_width_height(physical=True)
-        if full or stale:
-            canvas.draw()  # -> _on_draw: background + moving artists
+        if level == "full" or stale:
+            canvas.draw()  # -> _on_draw
         else:
-            canvas.restore_region(self._background)
-            self._panels.draw_moving()
+            if level == "slow":
+                canvas.restore_region(self._background)
+                self._panels.draw_layer("slow")
+                self._slow_background = canvas.copy_from_bbox(self.figure.bbox)
+            else:
+                canvas.restore_region(self._slow_background)
+            self._panels.draw_layer("fast")
             canvas.blit(self.figure.bbox)
         self.render_count += 1
         if self._image is not None:
@@ -397,10 +408,10 @@ class RooflineExplorer:
     def _update(self) -> None:
         view = explorer_view(self._state, self._notes)
         self._readout = view.readout
-        full = self._panels.update(view)
+        level = self._panels.update(view)
         if self._html is not None:
             self._html.value = self._readout_html()
-        self._render(full)
+        self._render(level)
 
     # ----------------------------------------------------------------- state
 
@@ -505,8 +516,6 @@ class RooflineExplorer:
         import base64
 
         bundle = dict(self.widget()._repr_mimebundle_(**kwargs))
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi="figure")
-        bundle["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        bundle["image/png"] = base64.b64encode(self._png_of_canvas()).decode("ascii")
         bundle["text/plain"] = self._readout
         return bundle

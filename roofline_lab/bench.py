@@ -1,0 +1,117 @@
+"""How fast does the explorer redraw? `python3 -m roofline_lab.bench`
+
+On Agg, where a redraw renders synchronously, time random control changes (batch, weight
+dtype, GPU, model, context) from setting the widget's `.value` to the finished render, and
+print the median and p95 per control. In the same run, time a naive `interact`-style
+callback that rebuilds the same three-panel figure from scratch for each change, and
+print the ratio. Targets: median <= 16 ms per change (one 60 Hz frame), >= 20x the naive.
+
+Prints figures; asserts nothing (speed depends on the machine and its load, which is
+printed too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+import matplotlib
+
+BENCH_CONTROLS = ("batch", "dtype", "gpu", "model", "context")
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def _options(control: object) -> list[object]:
+    """The values a widget offers: SelectionSlider/Dropdown options as (label, value) pairs."""
+    return [o[1] if isinstance(o, tuple) else o for o in control.options]  # type: ignore[attr-defined]
+
+
+def time_explorer(changes: int, seed: int) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Milliseconds per change, by control, for `changes` random changes; and render counts."""
+    from roofline_lab.widgets import RooflineExplorer
+
+    rng = random.Random(seed)
+    ex = RooflineExplorer(kv=True, context=4096)  # KV on, so the context slider moves things
+    times: dict[str, list[float]] = {name: [] for name in BENCH_CONTROLS}
+    full_before, renders_before = ex.full_draw_count, ex.render_count
+    try:
+        for _ in range(changes):
+            name = rng.choice(BENCH_CONTROLS)
+            control = ex.controls[name]
+            value = rng.choice([v for v in _options(control) if v != control.value])
+            start = time.perf_counter()
+            control.value = value  # observer -> step model -> move artists -> render (sync on Agg)
+            times[name].append(1e3 * (time.perf_counter() - start))
+        counts = {"renders": ex.render_count - renders_before, "full draws": ex.full_draw_count - full_before}
+    finally:
+        ex.close()
+    return times, counts
+
+
+def time_naive(rebuilds: int, seed: int) -> list[float]:
+    """Milliseconds per change for an `interact`-style callback: new figure, draw, close."""
+    import matplotlib.pyplot as plt
+
+    from roofline_lab.plot import ExplorerFigure
+    from roofline_lab.widgets import BATCH_OPTIONS, ExplorerState, explorer_view
+
+    rng = random.Random(seed)
+    times = []
+    for _ in range(rebuilds):
+        state = ExplorerState(batch=rng.choice(BATCH_OPTIONS), kv=True, context=4096)
+        start = time.perf_counter()
+        fig = plt.figure(dpi=90)
+        ExplorerFigure(fig, animated=False).update(explorer_view(state))
+        fig.canvas.draw()
+        plt.close(fig)
+        times.append(1e3 * (time.perf_counter() - start))
+    return times
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m roofline_lab.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--changes", type=int, default=300, help="random control changes to time (>= 1)")
+    parser.add_argument("--naive", type=int, default=15, help="naive full rebuilds to time (>= 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.changes < 1 or args.naive < 1:
+        parser.error(f"--changes and --naive must be >= 1, got {args.changes} and {args.naive}")
+    matplotlib.use("Agg", force=True)
+
+    print(f"backend {matplotlib.get_backend()}, matplotlib {matplotlib.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    times, counts = time_explorer(args.changes, args.seed)
+    every = [t for ts in times.values() for t in ts]
+    print(f"\nexplorer: {len(every)} random control changes, .value set -> render finished (ms)")
+    print(f"{'control':<10}{'n':>5}{'median':>10}{'p95':>10}")
+    for name, ts in times.items():
+        if ts:
+            print(f"{name:<10}{len(ts):>5}{statistics.median(ts):>10.2f}{_percentile(ts, 95):>10.2f}")
+    median, p95 = statistics.median(every), _percentile(every, 95)
+    print(f"{'all':<10}{len(every):>5}{median:>10.2f}{p95:>10.2f}")
+    print(f"renders: {counts['renders']} ({counts['full draws']} full redraws, the rest blits)")
+
+    naive = time_naive(args.naive, args.seed)
+    naive_median = statistics.median(naive)
+    print(f"\nnaive interact-style rebuild of the same figure: {len(naive)} runs, "
+          f"median {naive_median:.1f} ms, p95 {_percentile(naive, 95):.1f} ms")
+    ratio = naive_median / median
+    print(f"\nspeed-up (naive median / explorer median): {ratio:.1f}x")
+    print(f"targets: median <= 16 ms: {'met' if median <= 16 else 'MISSED'} ({median:.2f} ms); "
+          f">= 20x naive: {'met' if ratio >= 20 else 'MISSED'} ({ratio:.1f}x); "
+          f"load average {os.getloadavg()[0]:.2f} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
