@@ -519,3 +519,85 @@ class RooflineExplorer:
         bundle["image/png"] = base64.b64encode(self._png_of_canvas()).decode("ascii")
         bundle["text/plain"] = self._readout
         return bundle
+
+    # ----------------------------------------------------------------- lecturer mode and export
+
+    def apply_preset(self, name: str) -> RooflineExplorer:
+        """Set every control to a lecturer preset (`roofline_lab.presets`) with one redraw;
+        the readout then starts with the preset's lesson. Unknown names raise ValueError
+        listing the presets."""
+        from roofline_lab.presets import get_preset
+
+        preset = get_preset(name)
+        self.set(**preset.settings)
+        self._readout = f"{preset.name}: {preset.lesson} | {self._readout}"
+        if self._html is not None:
+            self._html.value = self._readout_html()
+        return self
+
+    @property
+    def talk(self) -> bool:
+        """Projector style: larger fonts and thicker lines on the same artists (one full redraw)."""
+        from roofline_lab.slides import is_talk_style
+
+        return is_talk_style(self.figure)
+
+    @talk.setter
+    def talk(self, on: bool) -> None:
+        from roofline_lab.slides import set_talk_style
+
+        set_talk_style(self.figure, on)
+        if self._box is not None:
+            (self._box.add_class if on else self._box.remove_class)("roofline-talk")
+        self._render("full")
+
+    def save(self, path: Any) -> Any:
+        """Write the figure as it stands, legend and current point included, with the readout
+        under it, to `path`: .svg or .png by suffix (talk style too, when on). Returns the Path."""
+        from roofline_lab.slides import save_figure
+
+        out = save_figure(self.figure, path, caption=self._readout)
+        self._render("full")  # saving a PNG draws into the canvas's buffer: put the live picture back
+        return out
+
+
+def preset_buttons(explorer: RooflineExplorer) -> Any:
+    """A row of buttons, one per lecturer preset (its lesson as tooltip), and a talk-style toggle."""
+    import ipywidgets as w
+
+    from roofline_lab._lookup import normalize
+    from roofline_lab.presets import PRESETS
+
+    buttons = []
+    for preset in PRESETS.values():
+        button = w.Button(description=preset.name, tooltip=preset.lesson, layout={"width": "auto"})
+        button.add_class("roofline-preset")
+        button.add_class(f"roofline-preset-{normalize(preset.name)}")
+        button.on_click(lambda _b, name=preset.name: explorer.apply_preset(name))
+        buttons.append(button)
+    talk = w.ToggleButton(value=explorer.talk, description="talk style", icon="television",
+                          tooltip="projector: larger fonts, thicker lines", layout={"width": "auto"})
+    talk.add_class("roofline-talk-toggle")
+    talk.observe(lambda change: setattr(explorer, "talk", bool(change["new"])), names="value")
+    return w.HBox([*buttons, talk], layout={"flex_flow": "row wrap"})
+
+
+#: Larger readout and buttons in talk style (the figure scales itself).
+_TALK_CSS = (
+    "<style>.roofline-talk .roofline-readout-text{font-size:1.35em;line-height:1.35}"
+    ".roofline-lecture .roofline-preset{font-size:1.1em}</style>"
+)
+
+
+def lecture_app(explorer: RooflineExplorer | None = None, *, talk: bool = True) -> Any:
+    """The lecturer's page: preset buttons over the explorer, talk style on by default."""
+    import ipywidgets as w
+
+    explorer = RooflineExplorer() if explorer is None else explorer
+    if not isinstance(explorer, RooflineExplorer):
+        raise TypeError(f"explorer must be a RooflineExplorer or None, got {type(explorer).__name__}")
+    box = explorer.widget()
+    explorer.talk = talk
+    app = w.VBox([w.HTML(_TALK_CSS), preset_buttons(explorer), box])
+    app.add_class("roofline-lecture")
+    return app
