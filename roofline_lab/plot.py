@@ -141,7 +141,7 @@ def _x_range(x_range: Sequence[float]) -> tuple[float, float]:
 # --------------------------------------------------------------------------- cheap labels
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def _label_marker(text: str, fontsize: float, rotation: float) -> tuple[MarkerStyle, float, float, float]:
     """The marker that draws `text` at `fontsize` points: (marker, markersize, width, height) in points.
 
