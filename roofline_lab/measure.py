@@ -64,6 +64,7 @@ __all__ = [
     "measure_gpu",
     "measure_machine",
     "predicted_critical_batch",
+    "predicted_ridge",
 ]
 
 MIB = 2**20
@@ -188,7 +189,7 @@ class DecodeSweep:
         """Bytes one step at `batch` moves: the weights plus B inputs and B outputs."""
         return self.weight_bytes + batch * (self.rows + self.cols) * self.dtype_bytes
 
-    def flops(self, batch: int) -> float:
+    def flops(self, batch: int | np.ndarray) -> float | np.ndarray:
         return 2.0 * self.rows * self.cols * batch
 
     def step_s(self, batch: int) -> float:
@@ -296,16 +297,21 @@ class MachineRoofline:
     def measured_critical_batch(self) -> float:
         return self.decode.measured_critical_batch
 
-    def predicted_decode(self) -> StepEstimate:
-        """The weights-only model's decode steps at the measured batches and ceilings."""
+    def predicted_decode(self, batches: Sequence[int] | np.ndarray | None = None) -> StepEstimate:
+        """The weights-only model's decode steps on the measured ceilings (arrays of batch).
+
+        batches: whole numbers > 0 (default: the measured ones); a dense grid draws the
+        prediction's corner at `predicted_critical_batch`.
+        """
         d = self.decode
-        batches = np.array(d.batches, dtype=np.float64)
+        grid = np.atleast_1d(_checks.numbers_array(
+            "batches", list(d.batches) if batches is None else batches, integer=True))
         return StepEstimate(
             phase="decode",
-            tokens=batches,
-            flops=2.0 * d.rows * d.cols * batches,
+            tokens=grid,
+            flops=d.flops(grid),
             weight_bytes=float(d.weight_bytes),
-            kv_bytes=np.zeros_like(batches),
+            kv_bytes=np.zeros_like(grid),
             peak_flops=self.peak_flops,
             mem_bandwidth=self.mem_bandwidth,
         )
@@ -342,6 +348,16 @@ class MachineRoofline:
             f"wall time     : {self.wall_s:.1f} s ({'quick' if self.quick else 'full'} mode)",
         ]
         return "\n".join(lines)
+
+
+def predicted_ridge(peak_flops: float, mem_bandwidth: float) -> float:
+    """The model's ridge (FLOP/byte) for given ceilings: `reference.ridge_point`, checked.
+
+    150 GFLOP/s over 20 GB/s -> 7.5 FLOP/byte.
+    """
+    return reference.ridge_point(
+        _checks.number("peak_flops", peak_flops), _checks.number("mem_bandwidth", mem_bandwidth)
+    )
 
 
 def predicted_critical_batch(peak_flops: float, mem_bandwidth: float, dtype_bytes: float = 4) -> float:
@@ -558,10 +574,21 @@ def measure_gemm(
     return GemmPeak(name, n, seconds, repeats, n_threads)
 
 
-def _decode_runner(
-    weight_bytes: int, dtype: str, n_threads: int, tiled: bool
-) -> tuple[int, Callable[[int, int], float]]:
-    """Allocate W once; return (rows, run(batch, repeats) -> best seconds)."""
+def _decode_sweep(
+    weight_bytes: int,
+    dtype: str,
+    n_threads: int,
+    tiled: bool,
+    batches: tuple[int, ...],
+    repeats: int,
+    on_round: Callable[[], object] = lambda: None,
+) -> tuple[int, tuple[float, ...]]:
+    """Allocate W once and time one step per batch; return (rows, best seconds per batch).
+
+    Rounds are interleaved: a warm-up round, then `repeats` rounds each timing every batch
+    once, so a burst of load from other processes hits all batches alike rather than one.
+    `on_round` is called after each timed round (the progress bar).
+    """
     from threadpoolctl import threadpool_limits
 
     np_dtype = _DTYPES[dtype]
@@ -574,25 +601,32 @@ def _decode_runner(
     tile = max(1, DECODE_TILE_BYTES // (DECODE_COLS * itemsize))
     spans = _spans(rows, n_threads)
 
-    def run(batch: int, repeats: int) -> float:
-        xt = np.full((DECODE_COLS, batch), 0.5, dtype=np_dtype)  # B vectors as columns
-        rhs = xt[:, 0] if batch == 1 else xt                     # B = 1: a GEMV
-        out = np.empty((rows,) if batch == 1 else (rows, batch), dtype=np_dtype)
-        if not tiled:
-            with threadpool_limits(limits=n_threads, user_api="blas"):
-                np.matmul(w, rhs, out=out)  # warm-up
-                return _best_s(lambda: np.matmul(w, rhs, out=out), repeats)
+    with threadpool_limits(limits=n_threads if not tiled else 1, user_api="blas"), \
+            ThreadPoolExecutor(n_threads) as pool:
 
-        def rows_of(lo: int, hi: int) -> None:
-            for i in range(lo, hi, tile):
-                j = min(i + tile, hi)
-                np.matmul(w[i:j], rhs, out=out[i:j])
+        def step_for(batch: int) -> Callable[[], None]:
+            xt = np.full((DECODE_COLS, batch), 0.5, dtype=np_dtype)  # B vectors as columns
+            rhs = xt[:, 0] if batch == 1 else xt                     # B = 1: a GEMV
+            out = np.empty((rows,) if batch == 1 else (rows, batch), dtype=np_dtype)
+            if not tiled:
+                return lambda: np.matmul(w, rhs, out=out)  # one call; the BLAS uses n_threads
 
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
-            _parallel(pool, rows_of, spans)  # warm-up
-            return _best_s(lambda: _parallel(pool, rows_of, spans), repeats)
+            def rows_of(lo: int, hi: int) -> None:
+                for i in range(lo, hi, tile):
+                    j = min(i + tile, hi)
+                    np.matmul(w[i:j], rhs, out=out[i:j])
 
-    return rows, run
+            return lambda: _parallel(pool, rows_of, spans)
+
+        steps = [step_for(b) for b in batches]
+        for step in steps:  # warm-up round
+            step()
+        best = [math.inf] * len(steps)
+        for _ in range(repeats):
+            for k, step in enumerate(steps):
+                best[k] = min(best[k], _best_s(step, 1))
+            on_round()
+    return rows, tuple(best)
 
 
 def measure_decode(
@@ -611,15 +645,15 @@ def measure_decode(
     band of rows; each tile meets all B vectors while in cache, as a decode kernel does.
     tiled=False makes one numpy matmul per step (OpenBLAS's skinny GEMM at small B can
     be slower than its GEMV: compare). Default weight_bytes: 8x the last-level cache.
-    A warm-up step precedes each batch's best of `repeats`.
+    A warm-up round, then the best of `repeats` interleaved rounds over all batches.
     """
     from tqdm.auto import tqdm
 
     values = _batches(batches)
     weight_bytes = _default_bytes(False) if weight_bytes is None else _whole("weight_bytes", weight_bytes)
     name, repeats, n_threads = _dtype(dtype), _whole("repeats", repeats), _threads(threads)
-    rows, run = _decode_runner(weight_bytes, name, n_threads, bool(tiled))
-    seconds = tuple(run(b, repeats) for b in tqdm(values, desc="mini decode", disable=not progress))
+    with tqdm(total=repeats, desc="mini decode rounds", disable=not progress) as bar:
+        rows, seconds = _decode_sweep(weight_bytes, name, n_threads, bool(tiled), values, repeats, bar.update)
     return DecodeSweep(name, np.dtype(_DTYPES[name]).itemsize, rows, DECODE_COLS, values, seconds,
                        repeats, n_threads, bool(tiled))
 
@@ -631,7 +665,9 @@ def measure_machine(
 
     quick=False: arrays and weights 8x the last-level cache, GEMM n = 2048 (float64
     1536), batches 1..256, best of 5: about 10-20 s on 2 cores, with a progress bar.
-    quick=True: 4x the cache, GEMM n = 1024, batches 1..128, best of 3 (steps 5): about 3-5 s.
+    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, best of 5
+    (bandwidth: 3): about 3-5 s. Best-of-N keeps the figures close to the machine's
+    ceilings when other processes share the cores; a busy machine still measures lower.
     The BLAS thread count is fixed at `threads` (default: what the BLAS has now).
     """
     from tqdm.auto import tqdm
@@ -641,11 +677,11 @@ def measure_machine(
     show = (not quick) if progress is None else bool(progress)
     size = _default_bytes(quick)
     batches = QUICK_BATCHES if quick else FULL_BATCHES
-    bw_repeats, gemm_repeats, step_repeats = (3, 3, 5) if quick else (5, 5, 5)
-    gemm_sizes = {"float32": 1024, "float64": 1024} if quick else {"float32": 2048, "float64": 1536}
+    bw_repeats, gemm_repeats, step_repeats = (3, 5, 5) if quick else (5, 5, 5)
+    gemm_sizes = {"float32": 1536, "float64": 1024} if quick else {"float32": 2048, "float64": 1536}
 
     start = time.perf_counter()
-    with tqdm(total=4 + len(batches), desc="measuring", disable=not show) as bar:
+    with tqdm(total=4 + step_repeats, desc="measuring", disable=not show) as bar:
         read = measure_bandwidth("read", size, repeats=bw_repeats, threads=n_threads)
         bar.update()
         triad = measure_bandwidth("triad", size, repeats=bw_repeats, threads=n_threads)
@@ -654,13 +690,8 @@ def measure_machine(
         for name, n in gemm_sizes.items():
             gemm.append(measure_gemm(name, n, repeats=gemm_repeats, threads=n_threads))
             bar.update()
-        rows, run = _decode_runner(size, "float32", n_threads, tiled=True)
-        seconds = []
-        for b in batches:
-            seconds.append(run(b, step_repeats))
-            bar.update()
-    decode = DecodeSweep("float32", 4, rows, DECODE_COLS, batches, tuple(seconds), step_repeats,
-                         n_threads, True)
+        rows, seconds = _decode_sweep(size, "float32", n_threads, True, batches, step_repeats, bar.update)
+    decode = DecodeSweep("float32", 4, rows, DECODE_COLS, batches, seconds, step_repeats, n_threads, True)
     return MachineRoofline(
         device=f"CPU: {_cpu_name()} ({os.cpu_count()} logical CPUs)",
         backend=blas_info(n_threads),

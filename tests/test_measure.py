@@ -83,9 +83,9 @@ def test_ridge_and_predicted_critical_batch_come_from_the_reference_formulas(qui
 
 def test_free_lunch_extra_vectors_ride_on_one_weight_read(quick: MachineRoofline) -> None:
     step = quick.decode.step_s
-    # On one kernel (OpenBLAS's skinny GEMM, B >= 2), 8x the vectors cost under 3x the time:
-    # they share the one pass over W (at 2 cores even a busy machine shows ~1.0-1.8x).
-    assert step(16) < 3 * step(2), quick.summary()
+    # On one kernel (OpenBLAS's skinny GEMM, B >= 2), 8x the vectors cost under 4x the time:
+    # they share the one pass over W (2 shared cores, even busy, showed 0.8-1.8x).
+    assert step(16) < 4 * step(2), quick.summary()
     # One batch-8 step beats eight batch-1 steps (GEMVs, a leaner kernel), even when other
     # processes eat the compute and shrink the critical batch towards 4.
     assert step(8) < 8 * step(1), quick.summary()
@@ -146,7 +146,8 @@ def test_blas_info_names_library_kernel_and_threads() -> None:
     assert "3 threads" in str(info) and info.library in str(info)
 
 
-def test_predicted_critical_batch_for_a_fixed_example() -> None:
+def test_predicted_ridge_and_critical_batch_for_a_fixed_example() -> None:
+    assert measure.predicted_ridge(150e9, 20e9) == pytest.approx(7.5)
     assert predicted_critical_batch(150e9, 20e9) == pytest.approx(15.0)  # float32: ridge 7.5 x 4 / 2
     assert predicted_critical_batch(312e12, 2.0e12, 2) == pytest.approx(156.0)  # the seed's A100
 
@@ -176,6 +177,7 @@ BAD_ARGUMENTS = [
     (lambda: measure_decode([1, 2], MIB, repeats=-3), ValueError, "repeats must be a whole number > 0, got -3"),
     (lambda: predicted_critical_batch(math.nan, 20e9), ValueError, "peak_flops must be a finite number > 0, got nan"),
     (lambda: predicted_critical_batch(150e9, 0), ValueError, "mem_bandwidth must be a finite number > 0, got 0"),
+    (lambda: measure.predicted_ridge(-1, 20e9), ValueError, "peak_flops must be a finite number > 0, got -1"),
 ]
 
 
