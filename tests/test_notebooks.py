@@ -1,0 +1,224 @@
+"""The notebook series: complete, saved executed, shaped like a lesson, runnable in starter mode,
+and compared by nbval closely enough that a 0.1 % change in the library fails it.
+
+nbval itself re-executes every notebook in reference mode (pyproject's addopts); these tests
+cover what nbval does not: the starter-mode run, the saved state, and that the checks bite.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+SERIES = (
+    "00-welcome.ipynb",
+    "01-the-ridge-point.ipynb",
+    "02-arithmetic-intensity.ipynb",
+    "03-decode-is-bandwidth-bound.ipynb",
+    "04-prefill-is-compute-bound.ipynb",
+    "05-critical-batch-and-the-free-lunch.ipynb",
+    "06-quantization.ipynb",
+    "07-kv-cache-and-the-long-context-wall.ipynb",
+    "08-hardware-generations.ipynb",
+    "09-past-the-first-order-model.ipynb",
+    "10-the-explorer.ipynb",
+    "11-measure-your-machine.ipynb",
+)
+PRESENT = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+RAISES = "raises-exception"
+# Appended to each notebook for the starter-mode run: it proves the kernel ran the
+# learner's implementation and that execution got past the last cell.
+PROBE = "import roofline_lab as _probe_rl\nprint(f'LAB_IMPL in this kernel: {_probe_rl.IMPL}')"
+PROBE_OUTPUT = "LAB_IMPL in this kernel: starter\n"
+
+
+def _read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def _markdown(nb: nbformat.NotebookNode) -> str:
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def _stream_text(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
+
+
+# ---------------------------------------------------------------------------------------------
+# The series is complete
+
+
+def test_the_series_is_exactly_the_twelve_notebooks():
+    assert PRESENT == sorted(SERIES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Saved executed, top to bottom, and shaped like a lesson
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_is_saved_executed_top_to_bottom(name):
+    counts = [c.execution_count for c in _code_cells(_read(name))]
+    assert counts, f"{name} has no code"
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{name}: execution counts {counts}; run `python3 tools/run_notebooks.py notebooks/{name}`"
+    )
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_has_no_error_outputs_except_where_tagged(name):
+    for i, cell in enumerate(_code_cells(_read(name))):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if RAISES in cell.metadata.get("tags", []):
+            assert errors, f"{name}, code cell {i}: tagged {RAISES!r} but shows no error"
+        else:
+            assert not errors, f"{name}, code cell {i}: {errors[0].ename}: {errors[0].evalue}"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_prints_numbers_that_nbval_checks(name):
+    checked = [c for c in _code_cells(_read(name)) if c.source.lstrip().startswith(CHECK_MARK)]
+    assert checked, f"{name} has no cell starting with {CHECK_MARK!r}"
+    assert any(_stream_text(c).strip() for c in checked), f"{name}: its checked cells print nothing"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_ends_with_takeaways_and_folded_exercise_answers(name):
+    text = _markdown(_read(name))
+    assert re.search(r"^#+ .*Takeaways", text, re.MULTILINE), f"{name} has no Takeaways heading"
+    assert re.search(r"^#+ .*Exercises", text, re.MULTILINE), f"{name} has no Exercises heading"
+    assert re.search(r"<details>\s*<summary>", text), f"{name} folds no answer in <details><summary>"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_shows_a_widget(name):
+    shown = [
+        c for c in _code_cells(_read(name))
+        for o in c.outputs if WIDGET_MIME in o.get("data", {})
+    ]
+    assert shown, f"{name} displays no widget (explorer or ipywidgets) in its saved outputs"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_uses_the_python3_kernel(name):
+    assert _read(name).metadata.kernelspec.name == "python3"
+
+
+# ---------------------------------------------------------------------------------------------
+# Starter mode: every notebook runs to the end while the six functions are still stubs
+
+
+def _run_in_starter_mode(name: str) -> str:
+    """Execute a copy of the notebook with LAB_IMPL=starter; return the probe's output.
+
+    Raises CellExecutionError (with the cell and traceback) if a cell fails.
+    """
+    nb = copy.deepcopy(_read(name))
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    env = {**os.environ, "LAB_IMPL": "starter"}
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        record_timing=False,
+    )
+    client.execute(env=env)
+    return _stream_text(nb.cells[-1])
+
+
+@pytest.fixture(scope="module")
+def starter_runs(request) -> dict[str, concurrent.futures.Future[str]]:
+    """Start the starter-mode runs the session selected, two kernels at a time."""
+    wanted = sorted({
+        item.callspec.params["name"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_notebook_runs_to_the_end_in_starter_mode"
+    })
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(_run_in_starter_mode, name) for name in wanted}
+        concurrent.futures.wait(futures.values())
+    return futures
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_notebook_runs_to_the_end_in_starter_mode(name, starter_runs):
+    try:
+        probe = starter_runs[name].result()
+    except CellExecutionError as exc:
+        pytest.fail(f"{name} stops in starter mode:\n{str(exc)[-3000:]}")
+    assert probe == PROBE_OUTPUT
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks bite: nbval fails when the library is 0.1 % off
+
+PERTURBATION = textwrap.dedent(
+    """
+    # Loaded at start-up by every Python process whose PYTHONPATH starts here.
+    import os
+    import sys
+
+    marker = os.environ.get("ROOFLINE_LAB_PERTURBATION_MARKER")
+    if marker:
+        import roofline_lab.hardware
+
+        roofline_lab.hardware.GIGA = 1e9 * 1.001  # every catalog bandwidth (GB/s -> B/s) +0.1 %
+        with open(marker, "a", encoding="utf-8") as f:
+            f.write(" ".join(sys.orig_argv) + "\\n")
+    """
+)
+
+
+def test_nbval_fails_when_catalog_bandwidths_are_a_tenth_of_a_percent_off(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(PERTURBATION, encoding="utf-8")
+    marker = tmp_path / "patched-processes.txt"
+    env = {
+        **os.environ,
+        "LAB_IMPL": "reference",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p),
+        "ROOFLINE_LAB_PERTURBATION_MARKER": str(marker),
+    }
+    notebook = NOTEBOOKS / "01-the-ridge-point.ipynb"
+    # nbval runs one cell per test item: the imports, then the cell printing the A100's ridge
+    cells = [f"{notebook}::Cell 0", f"{notebook}::Cell 1"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *cells],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    patched = marker.read_text(encoding="utf-8").splitlines() if marker.exists() else []
+    assert any("ipykernel" in argv for argv in patched), f"the patch never reached a kernel: {patched}"
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "01-the-ridge-point.ipynb::Cell 1" in run.stdout, run.stdout[-3000:]
+    assert "Cell 1: Cell outputs differ" in run.stdout, run.stdout[-3000:]
+    # nbval's diff of that cell: the saved 156.0 against the kernel's 312 TFLOP/s / 2.002 TB/s
+    assert "point: 156.0 FLOP/byte" in run.stdout and "point: 155.8 FLOP/byte" in run.stdout, run.stdout
+
+
+def test_the_saved_ridge_is_156_so_the_perturbation_has_something_to_contradict():
+    """The control for the test above: nbval (reference mode) passes on outputs that say 156.0."""
+    saved = json.dumps(nbformat.writes(_read("01-the-ridge-point.ipynb")))
+    assert "ridge point: 156.0 FLOP/byte" in saved
+    assert "155.8" not in saved
