@@ -529,7 +529,11 @@ class RooflineExplorer:
         from roofline_lab.presets import get_preset
 
         preset = get_preset(name)
-        self.set(**preset.settings)
+        html, self._html = self._html, None  # the page's readout changes once, lesson included
+        try:
+            self.set(**preset.settings)
+        finally:
+            self._html = html
         self._readout = f"{preset.name}: {preset.lesson} | {self._readout}"
         if self._html is not None:
             self._html.value = self._readout_html()
