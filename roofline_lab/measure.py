@@ -490,12 +490,45 @@ def _default_bytes(quick: bool) -> int:
 # ---------------------------------------------------------------------------- timing
 
 
+@dataclass(frozen=True)
+class _Kernel:
+    """One timed operation: `run` does it once with the BLAS on `blas_threads` threads."""
+
+    run: Callable[[], object]
+    blas_threads: int
+
+
 def _best_s(fn: Callable[[], object], repeats: int) -> float:
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _timed_rounds(
+    kernels: Sequence[_Kernel], repeats: int, on_round: Callable[[], object] = lambda: None
+) -> list[float]:
+    """Best seconds of each kernel over `repeats` interleaved rounds, after a warm-up round.
+
+    Each round runs every kernel once, so a burst of load from other processes hits all
+    the kernels of a round alike instead of spoiling one measurement; the minimum keeps
+    each kernel's quietest run. The BLAS thread count is pinned around every call (and
+    restored afterwards); `on_round` follows each timed round (the progress bar).
+    """
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    best = [math.inf] * len(kernels)
+    for round_ in range(repeats + 1):
+        for k, kernel in enumerate(kernels):
+            with controller.limit(limits=kernel.blas_threads, user_api="blas"):
+                seconds = _best_s(kernel.run, 1)
+            if round_:
+                best[k] = min(best[k], seconds)
+        if round_:
+            on_round()
     return best
 
 
@@ -510,6 +543,71 @@ def _parallel(pool: ThreadPoolExecutor, work: Callable[[int, int], object], span
         future.result()
 
 
+# ---------------------------------------------------------------------------- CPU kernels
+
+
+def _bandwidth_kernel(kernel: str, array_bytes: int, pool: ThreadPoolExecutor, n_threads: int
+                      ) -> tuple[_Kernel, int]:
+    """A STREAM-like pass split across the pool's threads; returns it and the bytes it counts."""
+    n = array_bytes // 8
+    spans = _spans(n, n_threads)
+    if kernel == "read":
+        x = np.full(n, 0.5)
+
+        def read(lo: int, hi: int) -> float:
+            return float(np.dot(x[lo:hi], x[lo:hi]))  # one stream: x[i] is loaded once
+
+        return _Kernel(lambda: _parallel(pool, read, spans), 1), x.nbytes
+    a, b, c = np.zeros(n), np.full(n, 1.0), np.full(n, 2.0)
+
+    def triad(lo: int, hi: int) -> None:
+        for i in range(lo, hi, TRIAD_BLOCK):  # s * c stays in cache between the two ufuncs
+            j = min(i + TRIAD_BLOCK, hi)
+            np.multiply(c[i:j], 3.0, out=a[i:j])
+            np.add(a[i:j], b[i:j], out=a[i:j])
+
+    return _Kernel(lambda: _parallel(pool, triad, spans), 1), 3 * a.nbytes
+
+
+def _gemm_kernel(dtype: str, n: int, n_threads: int) -> _Kernel:
+    a = np.full((n, n), 0.5, dtype=_DTYPES[dtype])
+    b = np.full((n, n), 0.25, dtype=_DTYPES[dtype])
+    c = np.empty_like(a)
+    return _Kernel(lambda: np.matmul(a, b, out=c), n_threads)
+
+
+def _decode_kernels(
+    weight_bytes: int, dtype: str, batches: tuple[int, ...], pool: ThreadPoolExecutor, n_threads: int,
+    tiled: bool,
+) -> tuple[int, list[_Kernel]]:
+    """W (rows x DECODE_COLS) allocated once; one step kernel per batch. Returns (rows, kernels)."""
+    np_dtype = _DTYPES[dtype]
+    itemsize = np.dtype(np_dtype).itemsize
+    rows = weight_bytes // (DECODE_COLS * itemsize)
+    if rows < n_threads:
+        raise ValueError(f"weight_bytes must hold at least {n_threads} rows of {DECODE_COLS} {dtype} "
+                         f"values ({n_threads * DECODE_COLS * itemsize} bytes), got {weight_bytes!r}")
+    w = np.full((rows, DECODE_COLS), 1.0 / DECODE_COLS, dtype=np_dtype)
+    tile = max(1, DECODE_TILE_BYTES // (DECODE_COLS * itemsize))
+    spans = _spans(rows, n_threads)
+
+    def step_for(batch: int) -> _Kernel:
+        xt = np.full((DECODE_COLS, batch), 0.5, dtype=np_dtype)  # B vectors as columns
+        rhs = xt[:, 0] if batch == 1 else xt                     # B = 1: a GEMV
+        out = np.empty((rows,) if batch == 1 else (rows, batch), dtype=np_dtype)
+        if not tiled:
+            return _Kernel(lambda: np.matmul(w, rhs, out=out), n_threads)
+
+        def rows_of(lo: int, hi: int) -> None:
+            for i in range(lo, hi, tile):  # each tile meets all B vectors while in cache
+                j = min(i + tile, hi)
+                np.matmul(w[i:j], rhs, out=out[i:j])
+
+        return _Kernel(lambda: _parallel(pool, rows_of, spans), 1)
+
+    return rows, [step_for(b) for b in batches]
+
+
 # ---------------------------------------------------------------------------- CPU measurements
 
 
@@ -522,37 +620,16 @@ def measure_bandwidth(
     array's bytes. kernel "triad": a = b + s * c in L2-sized blocks (so the intermediate
     never leaves the cache); counts 3 arrays' bytes, as STREAM does; an ordinary store's
     write-allocate read of `a` is real traffic but not counted. Default size: 8x the
-    last-level cache (256 MiB where unknown). Best of `repeats` passes.
+    last-level cache (256 MiB where unknown). A warm-up pass, then the best of `repeats`.
     """
-    from threadpoolctl import threadpool_limits
-
     if kernel not in _KERNELS:
         raise ValueError(f"kernel must be one of {_KERNELS}, got {kernel!r}")
     array_bytes = _default_bytes(False) if array_bytes is None else _whole("array_bytes", array_bytes, minimum=8)
     repeats, n_threads = _whole("repeats", repeats), _threads(threads)
-    n = array_bytes // 8
-    spans = _spans(n, n_threads)
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
-        if kernel == "read":
-            x = np.full(n, 0.5)
-
-            def read(lo: int, hi: int) -> float:
-                return float(np.dot(x[lo:hi], x[lo:hi]))
-
-            seconds = _best_s(lambda: _parallel(pool, read, spans), repeats)
-            moved = x.nbytes
-        else:
-            a, b, c = np.zeros(n), np.full(n, 1.0), np.full(n, 2.0)
-
-            def triad(lo: int, hi: int) -> None:
-                for i in range(lo, hi, TRIAD_BLOCK):
-                    j = min(i + TRIAD_BLOCK, hi)
-                    np.multiply(c[i:j], 3.0, out=a[i:j])
-                    np.add(a[i:j], b[i:j], out=a[i:j])
-
-            seconds = _best_s(lambda: _parallel(pool, triad, spans), repeats)
-            moved = 3 * a.nbytes
-    return Bandwidth(kernel, n * 8, moved, seconds, repeats, n_threads)
+    with ThreadPoolExecutor(n_threads) as pool:
+        timed, moved = _bandwidth_kernel(kernel, array_bytes, pool, n_threads)
+        (seconds,) = _timed_rounds([timed], repeats)
+    return Bandwidth(kernel, array_bytes // 8 * 8, moved, seconds, repeats, n_threads)
 
 
 def measure_gemm(
@@ -560,73 +637,13 @@ def measure_gemm(
 ) -> GemmPeak:
     """Peak matmul FLOP/s: C = A @ B with n x n matrices in `dtype`, BLAS on `threads` threads.
 
-    2 n^3 FLOP per product; n >= 2048 saturates a few-core CPU. Best of `repeats`.
+    2 n^3 FLOP per product; n >= 2048 saturates a few-core CPU. A warm-up product, then
+    the best of `repeats`.
     """
-    from threadpoolctl import threadpool_limits
-
     name = _dtype(dtype)
     n, repeats, n_threads = _whole("n", n), _whole("repeats", repeats), _threads(threads)
-    a = np.full((n, n), 0.5, dtype=_DTYPES[name])
-    b = np.full((n, n), 0.25, dtype=_DTYPES[name])
-    c = np.empty_like(a)
-    with threadpool_limits(limits=n_threads, user_api="blas"):
-        seconds = _best_s(lambda: np.matmul(a, b, out=c), repeats)
+    (seconds,) = _timed_rounds([_gemm_kernel(name, n, n_threads)], repeats)
     return GemmPeak(name, n, seconds, repeats, n_threads)
-
-
-def _decode_sweep(
-    weight_bytes: int,
-    dtype: str,
-    n_threads: int,
-    tiled: bool,
-    batches: tuple[int, ...],
-    repeats: int,
-    on_round: Callable[[], object] = lambda: None,
-) -> tuple[int, tuple[float, ...]]:
-    """Allocate W once and time one step per batch; return (rows, best seconds per batch).
-
-    Rounds are interleaved: a warm-up round, then `repeats` rounds each timing every batch
-    once, so a burst of load from other processes hits all batches alike rather than one.
-    `on_round` is called after each timed round (the progress bar).
-    """
-    from threadpoolctl import threadpool_limits
-
-    np_dtype = _DTYPES[dtype]
-    itemsize = np.dtype(np_dtype).itemsize
-    rows = weight_bytes // (DECODE_COLS * itemsize)
-    if rows < n_threads:
-        raise ValueError(f"weight_bytes must hold at least {n_threads} rows of {DECODE_COLS} {dtype} "
-                         f"values ({n_threads * DECODE_COLS * itemsize} bytes), got {weight_bytes!r}")
-    w = np.full((rows, DECODE_COLS), 1.0 / DECODE_COLS, dtype=np_dtype)
-    tile = max(1, DECODE_TILE_BYTES // (DECODE_COLS * itemsize))
-    spans = _spans(rows, n_threads)
-
-    with threadpool_limits(limits=n_threads if not tiled else 1, user_api="blas"), \
-            ThreadPoolExecutor(n_threads) as pool:
-
-        def step_for(batch: int) -> Callable[[], None]:
-            xt = np.full((DECODE_COLS, batch), 0.5, dtype=np_dtype)  # B vectors as columns
-            rhs = xt[:, 0] if batch == 1 else xt                     # B = 1: a GEMV
-            out = np.empty((rows,) if batch == 1 else (rows, batch), dtype=np_dtype)
-            if not tiled:
-                return lambda: np.matmul(w, rhs, out=out)  # one call; the BLAS uses n_threads
-
-            def rows_of(lo: int, hi: int) -> None:
-                for i in range(lo, hi, tile):
-                    j = min(i + tile, hi)
-                    np.matmul(w[i:j], rhs, out=out[i:j])
-
-            return lambda: _parallel(pool, rows_of, spans)
-
-        steps = [step_for(b) for b in batches]
-        for step in steps:  # warm-up round
-            step()
-        best = [math.inf] * len(steps)
-        for _ in range(repeats):
-            for k, step in enumerate(steps):
-                best[k] = min(best[k], _best_s(step, 1))
-            on_round()
-    return rows, tuple(best)
 
 
 def measure_decode(
@@ -652,9 +669,11 @@ def measure_decode(
     values = _batches(batches)
     weight_bytes = _default_bytes(False) if weight_bytes is None else _whole("weight_bytes", weight_bytes)
     name, repeats, n_threads = _dtype(dtype), _whole("repeats", repeats), _threads(threads)
-    with tqdm(total=repeats, desc="mini decode rounds", disable=not progress) as bar:
-        rows, seconds = _decode_sweep(weight_bytes, name, n_threads, bool(tiled), values, repeats, bar.update)
-    return DecodeSweep(name, np.dtype(_DTYPES[name]).itemsize, rows, DECODE_COLS, values, seconds,
+    with ThreadPoolExecutor(n_threads) as pool, \
+            tqdm(total=repeats, desc="mini decode rounds", disable=not progress) as bar:
+        rows, kernels = _decode_kernels(weight_bytes, name, values, pool, n_threads, bool(tiled))
+        seconds = _timed_rounds(kernels, repeats, bar.update)
+    return DecodeSweep(name, np.dtype(_DTYPES[name]).itemsize, rows, DECODE_COLS, values, tuple(seconds),
                        repeats, n_threads, bool(tiled))
 
 
@@ -663,11 +682,13 @@ def measure_machine(
 ) -> MachineRoofline:
     """Measure this CPU's roofline: read and triad bandwidth, float32/float64 GEMM, mini decode.
 
+    Every kernel runs once per round, a warm-up round and then `repeats` timed rounds,
+    and each keeps its best time: the ceilings and the decode steps are measured side by
+    side, so a burst of load from other processes cannot skew one against the other.
     quick=False: arrays and weights 8x the last-level cache, GEMM n = 2048 (float64
-    1536), batches 1..256, best of 5: about 10-20 s on 2 cores, with a progress bar.
-    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, best of 5
-    (bandwidth: 3): about 3-5 s. Best-of-N keeps the figures close to the machine's
-    ceilings when other processes share the cores; a busy machine still measures lower.
+    1536), batches 1..256, 5 rounds: about 10-20 s on 2 cores, with a progress bar.
+    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, 5 rounds:
+    about 3-5 s. A busy machine still measures lower ceilings than an idle one.
     The BLAS thread count is fixed at `threads` (default: what the BLAS has now).
     """
     from tqdm.auto import tqdm
@@ -677,27 +698,29 @@ def measure_machine(
     show = (not quick) if progress is None else bool(progress)
     size = _default_bytes(quick)
     batches = QUICK_BATCHES if quick else FULL_BATCHES
-    bw_repeats, gemm_repeats, step_repeats = (3, 5, 5) if quick else (5, 5, 5)
+    repeats = 5
     gemm_sizes = {"float32": 1536, "float64": 1024} if quick else {"float32": 2048, "float64": 1536}
 
     start = time.perf_counter()
-    with tqdm(total=4 + step_repeats, desc="measuring", disable=not show) as bar:
-        read = measure_bandwidth("read", size, repeats=bw_repeats, threads=n_threads)
-        bar.update()
-        triad = measure_bandwidth("triad", size, repeats=bw_repeats, threads=n_threads)
-        bar.update()
-        gemm = []
-        for name, n in gemm_sizes.items():
-            gemm.append(measure_gemm(name, n, repeats=gemm_repeats, threads=n_threads))
-            bar.update()
-        rows, seconds = _decode_sweep(size, "float32", n_threads, True, batches, step_repeats, bar.update)
-    decode = DecodeSweep("float32", 4, rows, DECODE_COLS, batches, seconds, step_repeats, n_threads, True)
+    with ThreadPoolExecutor(n_threads) as pool, tqdm(total=repeats, desc="measuring rounds",
+                                                     disable=not show) as bar:
+        read_kernel, read_bytes = _bandwidth_kernel("read", size, pool, n_threads)
+        triad_kernel, triad_bytes = _bandwidth_kernel("triad", size, pool, n_threads)
+        gemm_kernels = [_gemm_kernel(name, n, n_threads) for name, n in gemm_sizes.items()]
+        rows, decode_kernels = _decode_kernels(size, "float32", batches, pool, n_threads, tiled=True)
+        best = _timed_rounds([read_kernel, triad_kernel, *gemm_kernels, *decode_kernels], repeats, bar.update)
+    array_bytes = size // 8 * 8
+    read = Bandwidth("read", array_bytes, read_bytes, best[0], repeats, n_threads)
+    triad = Bandwidth("triad", array_bytes, triad_bytes, best[1], repeats, n_threads)
+    gemm = tuple(GemmPeak(name, n, s, repeats, n_threads)
+                 for (name, n), s in zip(gemm_sizes.items(), best[2:4], strict=True))
+    decode = DecodeSweep("float32", 4, rows, DECODE_COLS, batches, tuple(best[4:]), repeats, n_threads, True)
     return MachineRoofline(
         device=f"CPU: {_cpu_name()} ({os.cpu_count()} logical CPUs)",
         backend=blas_info(n_threads),
         read=read,
         triad=triad,
-        gemm=tuple(gemm),
+        gemm=gemm,
         decode=decode,
         wall_s=time.perf_counter() - start,
         quick=quick,
