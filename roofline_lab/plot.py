@@ -480,13 +480,16 @@ class ExplorerFigure:
         self.ax_lat = fig.add_subplot(gs[2])
         style_roofline_axes(self.ax_roof, minor=False)
         style_log_axes(self.ax_tps, xlabel="batch (sequences per step)", ylabel="tokens/s", minor=False)
-        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="per-token latency (ms)",
+        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="step time (ms)",
                        minor=False)
         for ax in (self.ax_tps, self.ax_lat):
             ax.set_xlim(0.7, max_batch_shown * 1.4)
-        self.ax_roof.set_title("(a) roofline", fontsize=10, loc="left")
-        self.ax_tps.set_title("(b) throughput vs batch", fontsize=10, loc="left")
-        self.ax_lat.set_title("(c) step time vs batch", fontsize=10, loc="left")
+        titles = ("(a) roofline", "(b) throughput vs batch", "(c) step time: decode latency / TTFT")
+        for ax, title in zip((self.ax_roof, self.ax_tps, self.ax_lat), titles, strict=True):
+            # fixed title and label positions: a full redraw then skips measuring every tick label
+            ax.set_title(title, fontsize=10, loc="left", y=1.01)
+            ax.xaxis.set_label_coords(0.5, -0.1)
+            ax.yaxis.set_label_coords(-0.13 if ax is self.ax_roof else -0.2, 0.5)
         a = animated
         ax = self.ax_roof
         self.roof = draw_roofline(1e12, 1e12, ax, x_range=DEFAULT_X_RANGE, animated=a)
@@ -535,7 +538,6 @@ class ExplorerFigure:
             self.prefill["points"], *self.prefill["labels"],
             *(artist for s in self.sweeps.values() for artist in s.values() if artist not in self.fast),
         ]
-        self._phase = "decode"
         self._slow_key: tuple[Any, ...] | None = None
         self._limits_set = False  # the first update sets limits exactly; later ones are sticky
 
@@ -553,11 +555,6 @@ class ExplorerFigure:
         ys = np.concatenate([view.decode_y, view.prefill_y, [view.current_y, view.peak_flops],
                              attainable_flops(np.array([x_range[0]]), view.peak_flops, view.mem_bandwidth)])
         static_changed |= _set_limits(ax, decade_limits(ys, pad=2.0), "y", exact=exact)
-        if view.phase != self._phase:
-            self._phase = view.phase
-            self.ax_lat.set_ylabel("per-token latency (ms)" if view.phase == "decode" else "TTFT (ms)")
-            self.ax_tps.set_ylabel("tokens/s" if view.phase == "decode" else "prompt tokens/s")
-            static_changed = True
         for key, ys_ in (("tps", np.concatenate([view.tokens_per_s, view.ideal_tokens_per_s[:1]])),
                          ("lat", view.step_ms)):
             target = self.ax_tps if key == "tps" else self.ax_lat

@@ -1,0 +1,236 @@
+"""RooflineExplorer: the seed's numbers in the readout, one figure moved in place, one redraw per
+set(), and 500 random control changes that raise nothing and leak nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tracemalloc
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+
+from roofline_lab import get_gpu
+from roofline_lab.widgets import (
+    BATCH_OPTIONS,
+    CONTEXT_OPTIONS,
+    CONTROL_NAMES,
+    RooflineExplorer,
+)
+
+
+@pytest.fixture
+def ex():
+    plt.close("all")
+    explorer = RooflineExplorer()
+    yield explorer
+    explorer.close()
+    plt.close("all")
+
+
+def _options(control):
+    return [o[1] if isinstance(o, tuple) else o for o in control.options]
+
+
+def test_readout_for_batch_64_on_the_lab_a100_8b_fp16_is_memory_bound_8000_tok_s_41_percent(ex):
+    ex.set(batch=64, gpu="a100-lab", model="8b-lab", dtype="fp16", compute_dtype="fp16")
+    text = ex.readout
+    assert text.startswith("decode, batch 64, fp16, 8B (lab rounding) on A100 (lab rounding): ")
+    assert "intensity 64 FLOP/B < ridge 156 -> memory-bound" in text
+    assert "8,000 tok/s" in text
+    assert "41 % of peak compute" in text
+    assert "step 8.0 ms" in text
+
+
+def test_readout_for_batch_1_is_the_seed_speed_limit_of_125_tok_s(ex):
+    ex.set(batch=1)
+    assert "125 tok/s" in ex.readout
+    assert "0.64 % of peak compute" in ex.readout
+
+
+def test_prefill_of_a_2048_token_prompt_is_compute_bound(ex):
+    ex.set(phase="prefill", batch=1, prompt=2048)
+    assert "intensity 2,048 FLOP/B >= ridge 156 -> compute-bound" in ex.readout
+    assert "TTFT" in ex.readout
+
+
+def test_switching_8b_to_70b_keeps_the_decode_point_x_and_changes_tokens_per_s(ex):
+    ex.set(batch=64)
+    x_8b, tps_8b = ex._panels.current.get_xdata()[0], ex._panels.sweeps["tps"]["marker"].get_ydata()[0]
+    ex.set(model="70b-lab")
+    x_70b, tps_70b = ex._panels.current.get_xdata()[0], ex._panels.sweeps["tps"]["marker"].get_ydata()[0]
+    assert x_8b == x_70b == 64
+    assert tps_70b == pytest.approx(tps_8b * 8 / 70)
+    assert "exceed the 80 GB" in ex.readout
+
+
+def test_set_of_many_controls_redraws_exactly_once(ex, monkeypatch):
+    canvas = ex.figure.canvas
+    calls = []
+    for name in ("draw", "blit"):
+        original = getattr(canvas, name)
+        monkeypatch.setattr(canvas, name, lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k)))
+    before = ex.render_count
+    ex.set(batch=512, gpu="h100-sxm", model="llama-3-70b", dtype="int4", context=8192, kv=True,
+           bandwidth_fraction=0.7)
+    assert ex.render_count - before == 1
+    assert len(calls) == 1  # one canvas.draw() or one blit, never one per control
+    assert ex.state["gpu"] == "h100-sxm" and ex.state["batch"] == 512
+
+
+def test_a_batch_change_blits_without_redrawing_the_whole_figure(ex):
+    ex.set(batch=8)
+    full = ex.full_draw_count
+    for b in (1, 8, 64, 156, 8, 1):
+        ex.controls["batch"].value = b
+    assert ex.full_draw_count == full
+
+
+def test_the_figure_is_built_once_and_only_moved(ex):
+    figure, canvas = ex.figure, ex.figure.canvas
+    artists = [id(a) for a in (*ex._panels.slow, *ex._panels.fast)]
+    axes = [id(a) for a in figure.axes]
+    fignums = plt.get_fignums()
+    for name, value in [("gpu", "h100-sxm"), ("batch", 512), ("model", "llama-3-70b"), ("phase", "prefill"),
+                        ("dtype", "int4"), ("kv", True), ("context", 65536), ("phase", "decode")]:
+        ex.controls[name].value = value
+    assert ex.figure is figure and ex.figure.canvas is canvas
+    assert [id(a) for a in figure.axes] == axes
+    assert [id(a) for a in (*ex._panels.slow, *ex._panels.fast)] == artists
+    assert plt.get_fignums() == fignums
+
+
+def test_batch_slider_reaches_1024_and_stops_exactly_at_the_seed_batches(ex):
+    stops = _options(ex.controls["batch"])
+    assert stops == list(BATCH_OPTIONS)
+    assert max(stops) >= 1024 and min(stops) == 1
+    assert {1, 8, 64, 156, 512} <= set(stops)
+    assert _options(ex.controls["context"])[0] == 0 and _options(ex.controls["context"])[-1] == 2**20
+
+
+def test_controls_cover_every_name_and_dropdowns_come_from_the_catalogs(ex):
+    from roofline_lab import DTYPE_BYTES, gpu_names, model_names
+
+    assert set(CONTROL_NAMES) <= set(ex.controls)
+    assert _options(ex.controls["gpu"]) == gpu_names()
+    assert _options(ex.controls["model"]) == model_names()
+    assert _options(ex.controls["dtype"]) == list(DTYPE_BYTES)
+    assert set(ex.state) == set(CONTROL_NAMES)
+
+
+def test_a_gpu_without_the_compute_dtype_falls_back_to_its_default_and_says_so(ex):
+    ex.set(gpu="tpu-v5e", compute_dtype="fp16", dtype="fp16", batch=1)
+    tpu = get_gpu("tpu-v5e")
+    assert tpu.default_dtype == "bf16"
+    assert "fp16 weights, bf16 math" in ex.readout
+    assert "lists no fp16 peak" in ex.readout
+    assert ex._panels.roof["plateau"].get_ydata()[0] == tpu.peak_flops("bf16")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (dict(batch=100_000), "clamped to 4,096"),
+        (dict(batch=0), "clamped to 1"),
+        (dict(batch=100), "shown as 96"),
+        (dict(context=10**9), "clamped to 1,048,576"),
+        (dict(bandwidth_fraction=0), "clamped to 0.05"),
+        (dict(bandwidth_fraction=3), "clamped to 1"),
+        (dict(gpu="h1000"), "gpu not changed: unknown GPU 'h1000'"),
+        (dict(dtype="fp12"), "dtype not changed"),
+        (dict(batch="many"), "batch not changed"),
+        (dict(batch=float("nan")), "batch not changed"),
+    ],
+)
+def test_out_of_range_values_are_clamped_or_refused_in_the_readout_never_raised(ex, values, message):
+    ex.set(**values)
+    assert message in ex.readout
+
+
+def test_an_unknown_control_name_is_a_type_error_naming_the_controls(ex):
+    with pytest.raises(TypeError, match=r"unknown control 'batchsize'.*batch"):
+        ex.set(batchsize=4)
+
+
+def test_show_displays_only_the_named_controls():
+    plt.close("all")
+    focused = RooflineExplorer(show=("batch", "gpu"))
+    try:
+        box = focused.widget()
+        shown = [c for row in box.children[0].children for c in getattr(row, "children", [row])]
+        assert set(map(id, shown)) == {id(focused.controls["batch"]), id(focused.controls["gpu"])}
+    finally:
+        focused.close()
+    with pytest.raises(ValueError, match="unknown controls"):
+        RooflineExplorer(show=("batch", "speed"))
+
+
+def test_display_bundle_carries_the_widget_a_png_fallback_and_the_readout(ex):
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    import base64
+
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert bundle["text/plain"] == ex.readout
+
+
+def test_memory_wall_is_drawn_where_it_bites(ex):
+    ex.set(kv=True, context=4096, batch=64)
+    wall = ex._panels.sweeps["tps"]["wall"]
+    assert wall.get_visible() and wall.get_xdata()[0] == 119
+    ex.set(kv=False)
+    assert not wall.get_visible()
+
+
+def test_500_random_control_changes_raise_nothing_keep_one_figure_and_flat_memory(ex):
+    rng = random.Random(4)
+    extremes = {"batch": [1, 4096, 0, 10**7], "context": [0, 2**20, 10**9, -5], "prompt": [16, 2**17, 10**8],
+                "bandwidth_fraction": [0.05, 1.0, 0.0, 2.0]}
+    names = list(CONTROL_NAMES)
+
+    def change() -> None:
+        name = rng.choice(names)
+        if name in extremes and rng.random() < 0.3:
+            ex.set(**{name: rng.choice(extremes[name])})
+        else:
+            control = ex.controls[name]
+            options = _options(control) if hasattr(control, "options") else None
+            if options is not None:
+                control.value = rng.choice(options)
+            elif name == "kv":
+                control.value = not control.value
+            else:
+                control.value = round(rng.uniform(0.05, 1.0), 2)
+        assert "tok/s" in ex.readout
+
+    for _ in range(300):  # also warms up the caches (glyph paths, sticky limits)
+        change()
+    tracemalloc.start()  # tracing slows Python several-fold: trace the last 200 only
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            change()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert plt.get_fignums() == [ex.figure.number]
+    assert grown < 8e6, f"memory grew by {grown / 1e6:.1f} MB over 200 changes"
+    assert ex.state["batch"] in BATCH_OPTIONS
+    assert ex.state["context"] in CONTEXT_OPTIONS
+
+
+def test_the_explorer_draws_with_the_reference_physics_in_starter_mode():
+    code = ("import matplotlib; matplotlib.use('Agg')\n"
+            "from roofline_lab.widgets import RooflineExplorer\n"
+            "import roofline_lab\n"
+            "print(roofline_lab.IMPL, RooflineExplorer(batch=64).readout)")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "LAB_IMPL": "starter"},
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.startswith("starter ")
+    assert "8,000 tok/s" in out
