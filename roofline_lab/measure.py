@@ -1,13 +1,16 @@
 """Measure this machine: its own roofline, next to the model's prediction.
 
-Three measurements, each the best (minimum time) of N runs with the thread count fixed:
+Three measurements, each the best (minimum time) of N interleaved rounds. On a CPU every
+kernel runs on the same `threads` worker threads (default: the BLAS's own thread count),
+each calling the BLAS pinned to one thread (threadpoolctl), so the thread count is fixed
+and the ceilings and the decode share one threading model:
 
 * memory bandwidth, STREAM-like, over arrays far larger than the last-level cache:
   "read" (one pass over one array: its bytes) and "triad" (a = b + s * c: three arrays'
   bytes, the STREAM convention; the hidden write-allocate read of `a` that an ordinary
   store triggers is NOT counted, so triad under-reports the traffic by up to a quarter);
-* peak matmul FLOP/s: numpy GEMM (2 n^3 FLOP) in float32 and float64 at sizes that
-  saturate the BLAS;
+* peak matmul FLOP/s: numpy GEMM (2 n^3 FLOP, one product per thread) in float32 and
+  float64 at sizes that saturate a core;
 * a mini decode: a weight matrix many times the cache times a batch of B activation
   vectors (B = 1 is a GEMV, larger B a skinny GEMM). Its time per step is flat in B
   (every step streams the same weights: the free lunch) until B reaches the critical
@@ -73,8 +76,8 @@ GIGA = 1e9
 FALLBACK_ARRAY_BYTES = 256 * MIB
 #: Input features of the mini decode's weight matrix (a small LLM's hidden size).
 DECODE_COLS = 4096
-#: Bytes of weight rows one tile of the mini decode holds (stays in L2/L3 while reused).
-DECODE_TILE_BYTES = 1 * MIB
+#: Bytes of weight rows in one tile of the mini decode (stays in L3 while all B vectors use it).
+DECODE_TILE_BYTES = 4 * MIB
 #: Elements per block of the triad (float64: 256 KiB per array, L2-resident).
 TRIAD_BLOCK = 32768
 
@@ -95,7 +98,8 @@ class Backend:
     """What did the arithmetic: library, version, kernel/architecture, threads.
 
     On a CPU this is the BLAS threadpoolctl finds (e.g. OpenBLAS, kernel 'Haswell');
-    `threads` is the thread count a measurement ran with. On a GPU: cuBLAS via torch,
+    `threads` is the number of worker threads a measurement ran with, each calling the
+    BLAS pinned to one thread (`threading_layer` is the BLAS's own). On a GPU: cuBLAS via torch,
     architecture the device name, `threads` its streaming multiprocessor count.
     `env` holds the OPENBLAS_* / *_NUM_THREADS variables that were set, as found.
     """
@@ -137,17 +141,21 @@ class Bandwidth:
 
 @dataclass(frozen=True)
 class GemmPeak:
-    """One n x n x n matmul in `dtype`: 2 n^3 FLOP, best run `seconds` long."""
+    """`products` n x n x n matmuls in `dtype` at once (one per thread): 2 n^3 FLOP each.
+
+    `seconds` is the best time for all of them together.
+    """
 
     dtype: str
     n: int
     seconds: float
     repeats: int
     threads: int
+    products: int = 1
 
     @property
     def flops(self) -> float:
-        return 2.0 * self.n**3
+        return self.products * 2.0 * self.n**3
 
     @property
     def peak_flops(self) -> float:
@@ -328,7 +336,7 @@ class MachineRoofline:
             f"(3 x {_mib(self.triad.array_bytes)} counted, write-allocate not; best of {self.triad.repeats})",
         ]
         lines += [
-            f"GEMM {g.dtype:<9}: {g.peak_gflop_per_s:8.1f} GFLOP/s (n = {g.n}, best of {g.repeats})"
+            f"GEMM {g.dtype:<9}: {g.peak_gflop_per_s:8.1f} GFLOP/s ({g.products} x n = {g.n}, best of {g.repeats})"
             for g in self.gemm
         ]
         lines += [
@@ -569,11 +577,21 @@ def _bandwidth_kernel(kernel: str, array_bytes: int, pool: ThreadPoolExecutor, n
     return _Kernel(lambda: _parallel(pool, triad, spans), 1), 3 * a.nbytes
 
 
-def _gemm_kernel(dtype: str, n: int, n_threads: int) -> _Kernel:
-    a = np.full((n, n), 0.5, dtype=_DTYPES[dtype])
-    b = np.full((n, n), 0.25, dtype=_DTYPES[dtype])
-    c = np.empty_like(a)
-    return _Kernel(lambda: np.matmul(a, b, out=c), n_threads)
+def _gemm_kernel(dtype: str, n: int, pool: ThreadPoolExecutor, n_threads: int) -> _Kernel:
+    """n_threads independent n x n products, one per worker thread, each on a 1-thread BLAS.
+
+    The same threading as the bandwidth and decode kernels; it also holds up better than
+    one multi-threaded product when other processes share the cores (no barrier waits).
+    """
+    mats = [(np.full((n, n), 0.5, dtype=_DTYPES[dtype]), np.full((n, n), 0.25, dtype=_DTYPES[dtype]),
+             np.empty((n, n), dtype=_DTYPES[dtype])) for _ in range(n_threads)]
+
+    def product(k: int, _hi: int) -> None:
+        a, b, c = mats[k]
+        np.matmul(a, b, out=c)
+
+    spans = [(k, k + 1) for k in range(n_threads)]
+    return _Kernel(lambda: _parallel(pool, product, spans), 1)
 
 
 def _decode_kernels(
@@ -635,15 +653,17 @@ def measure_bandwidth(
 def measure_gemm(
     dtype: str = "float32", n: int = 2048, *, repeats: int = 3, threads: int | None = None
 ) -> GemmPeak:
-    """Peak matmul FLOP/s: C = A @ B with n x n matrices in `dtype`, BLAS on `threads` threads.
+    """Peak matmul FLOP/s: `threads` threads each compute C = A @ B (n x n, `dtype`) at once.
 
-    2 n^3 FLOP per product; n >= 2048 saturates a few-core CPU. A warm-up product, then
-    the best of `repeats`.
+    Each thread's BLAS call runs single-threaded, so the BLAS thread count is fixed (1)
+    and the threads are ours, as in the bandwidth and decode kernels. 2 n^3 FLOP per
+    product; n >= 1024 saturates a core. A warm-up round, then the best of `repeats`.
     """
     name = _dtype(dtype)
     n, repeats, n_threads = _whole("n", n), _whole("repeats", repeats), _threads(threads)
-    (seconds,) = _timed_rounds([_gemm_kernel(name, n, n_threads)], repeats)
-    return GemmPeak(name, n, seconds, repeats, n_threads)
+    with ThreadPoolExecutor(n_threads) as pool:
+        (seconds,) = _timed_rounds([_gemm_kernel(name, n, pool, n_threads)], repeats)
+    return GemmPeak(name, n, seconds, repeats, n_threads, products=n_threads)
 
 
 def measure_decode(
@@ -658,7 +678,7 @@ def measure_decode(
 ) -> DecodeSweep:
     """Time one mini-decode step per batch size: W (weight_bytes, rows x 4096) times B vectors.
 
-    tiled=True (default) streams W in ~1 MiB row tiles, `threads` threads each owning a
+    tiled=True (default) streams W in ~4 MiB row tiles, `threads` threads each owning a
     band of rows; each tile meets all B vectors while in cache, as a decode kernel does.
     tiled=False makes one numpy matmul per step (OpenBLAS's skinny GEMM at small B can
     be slower than its GEMV: compare). Default weight_bytes: 8x the last-level cache.
@@ -689,7 +709,8 @@ def measure_machine(
     1536), batches 1..256, 5 rounds: about 10-20 s on 2 cores, with a progress bar.
     quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, 5 rounds:
     about 3-5 s. A busy machine still measures lower ceilings than an idle one.
-    The BLAS thread count is fixed at `threads` (default: what the BLAS has now).
+    `threads` worker threads (default: the BLAS's current thread count) each call the
+    BLAS pinned to one thread.
     """
     from tqdm.auto import tqdm
 
@@ -706,13 +727,13 @@ def measure_machine(
                                                      disable=not show) as bar:
         read_kernel, read_bytes = _bandwidth_kernel("read", size, pool, n_threads)
         triad_kernel, triad_bytes = _bandwidth_kernel("triad", size, pool, n_threads)
-        gemm_kernels = [_gemm_kernel(name, n, n_threads) for name, n in gemm_sizes.items()]
+        gemm_kernels = [_gemm_kernel(name, n, pool, n_threads) for name, n in gemm_sizes.items()]
         rows, decode_kernels = _decode_kernels(size, "float32", batches, pool, n_threads, tiled=True)
         best = _timed_rounds([read_kernel, triad_kernel, *gemm_kernels, *decode_kernels], repeats, bar.update)
     array_bytes = size // 8 * 8
     read = Bandwidth("read", array_bytes, read_bytes, best[0], repeats, n_threads)
     triad = Bandwidth("triad", array_bytes, triad_bytes, best[1], repeats, n_threads)
-    gemm = tuple(GemmPeak(name, n, s, repeats, n_threads)
+    gemm = tuple(GemmPeak(name, n, s, repeats, n_threads, products=n_threads)
                  for (name, n), s in zip(gemm_sizes.items(), best[2:4], strict=True))
     decode = DecodeSweep("float32", 4, rows, DECODE_COLS, batches, tuple(best[4:]), repeats, n_threads, True)
     return MachineRoofline(

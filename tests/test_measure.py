@@ -111,8 +111,8 @@ def test_triad_counts_three_arrays_and_read_counts_one() -> None:
 
 
 def test_gemm_counts_two_n_cubed_flops() -> None:
-    g = measure_gemm("float64", 128, repeats=1, threads=1)
-    assert g.flops == 2 * 128**3 and g.n == 128 and g.dtype == "float64"
+    g = measure_gemm("float64", 128, repeats=1, threads=2)
+    assert g.flops == 2 * 2 * 128**3 and g.products == 2 and g.n == 128 and g.dtype == "float64"
     assert g.peak_flops == pytest.approx(g.flops / g.seconds)
 
 
@@ -135,8 +135,8 @@ def test_blas_threads_are_fixed_during_a_run_and_restored_after(monkeypatch: pyt
         return original(fn, repeats)
 
     monkeypatch.setattr(measure, "_best_s", spy)
-    assert measure_gemm("float32", 64, repeats=2, threads=1).threads == 1
-    assert seen == [1, 1, 1]  # the warm-up and both timed runs, all on one BLAS thread
+    assert measure_gemm("float32", 64, repeats=2, threads=2).threads == 2
+    assert seen == [1, 1, 1]  # warm-up and both timed rounds: each worker's BLAS on 1 thread
     assert measure.blas_info().threads == before
 
 
