@@ -160,14 +160,26 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
         "LAB_IMPL": "reference",
     }
     env.pop("MPLBACKEND", None)
+    # Lab settings for unattended runs: every cell stays in the DOM (no windowing, so tests
+    # can find outputs above the fold) and no "get Jupyter news?" prompt.
+    settings = home / "settings"
+    for plugin, values in {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+    }.items():
+        path = settings / plugin
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     log_path = home / "server.log"
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}", f"--LabApp.user_settings_dir={home / 'settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}", f"--LabApp.user_settings_dir={settings}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
+        "--ServerApp.allow_root=True",  # CI runs as root
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -175,7 +187,10 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
     server = JupyterServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process,
                            log_path=log_path)
     try:
-        wait_for_http(f"{server.url}/api/status?token={token}", timeout_s=90, proc=process)
+        try:
+            wait_for_http(f"{server.url}/api/status?token={token}", timeout_s=90, proc=process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n--- jupyter lab log (tail) ---\n{server.log()[-4000:]}") from None
         yield server
     finally:
         try:
