@@ -141,6 +141,34 @@ def _x_range(x_range: Sequence[float]) -> tuple[float, float]:
 # --------------------------------------------------------------------------- cheap labels
 
 
+@functools.lru_cache(maxsize=256)
+def _glyph(char: str, fontsize: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """One character's outline (vertices, codes) in points, and its advance width."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    advance = text_to_path.get_text_width_height_descent(char, FontProperties(size=fontsize), False)[0]
+    if char.isspace():
+        return np.zeros((0, 2)), np.zeros(0, dtype=Path.code_type), float(advance)
+    path = TextPath((0, 0), char, size=fontsize)
+    return np.asarray(path.vertices), np.asarray(path.codes), float(advance)
+
+
+def _text_path(text: str, fontsize: float) -> Path:
+    """The outline of `text` in points, from cached glyphs placed at their advances (no kerning:
+    the same as TextPath for the default DejaVu Sans, at a fraction of the cost)."""
+    vertices, codes, x = [], [], 0.0
+    for char in text:
+        v, c, advance = _glyph(char, fontsize)
+        if len(v):
+            vertices.append(v + np.array([x, 0.0]))
+            codes.append(c)
+        x += advance
+    if not vertices:
+        return Path(np.zeros((1, 2)), [Path.MOVETO])
+    return Path(np.concatenate(vertices), np.concatenate(codes))
+
+
 @functools.lru_cache(maxsize=512)
 def _label_marker(text: str, fontsize: float, rotation: float) -> tuple[MarkerStyle, float, float, float]:
     """The marker that draws `text` at `fontsize` points: (marker, markersize, width, height) in points.
@@ -148,7 +176,7 @@ def _label_marker(text: str, fontsize: float, rotation: float) -> tuple[MarkerSt
     The glyph outlines (plain text, not mathtext) are centred on the origin; a path marker is
     scaled so its largest |coordinate| is half the marker size, hence markersize = 2 * that.
     """
-    path = TextPath((0, 0), text, size=fontsize)
+    path = _text_path(text, fontsize)
     lo, hi = path.vertices.min(axis=0), path.vertices.max(axis=0)  # control-point box: close enough
     centred = Path(path.vertices - (lo + hi) / 2, path.codes)
     size = 2 * float(np.abs(centred.vertices).max())
@@ -532,18 +560,24 @@ class ExplorerFigure:
         self.fast: list[Any] = [self.current, self.current_text]
         for s in self.sweeps.values():
             self.fast += [s["marker"], s["marker_text"]]
-        self.slow: list[Any] = [
-            *self.roof.values(),
+        self.data: list[Any] = [
             self.decode["points"], *self.decode["labels"],
             self.prefill["points"], *self.prefill["labels"],
             *(artist for s in self.sweeps.values() for artist in s.values() if artist not in self.fast),
         ]
-        self._slow_key: tuple[Any, ...] | None = None
+        self.slow: list[Any] = [*self.roof.values(), *self.data]
+        #: Blit layers, bottom to top: the chip's roofline (moves with GPU, compute dtype,
+        #: bandwidth), the data (seed points, curves, walls) and the batch marks.
+        self.layers: dict[str, list[Any]] = {"roof": list(self.roof.values()), "data": self.data,
+                                             "fast": self.fast}
+        self._roof_key: tuple[Any, ...] | None = None
+        self._data_key: tuple[Any, ...] | None = None
         self._limits_set = False  # the first update sets limits exactly; later ones are sticky
 
     def update(self, view: ExplorerView) -> str:
-        """Move the artists to `view`. Returns what changed: 'full' (limits or labels: redraw
-        everything), 'slow' (the slow layer moved too) or 'fast' (only the batch marks)."""
+        """Move the artists to `view`. Returns the lowest layer that moved: 'full' (limits:
+        redraw everything), 'roof', 'data' or 'fast' (only the batch marks); the caller
+        redraws that layer and the ones above it."""
         static_changed = False
         exact = not self._limits_set
         self._limits_set = True
@@ -560,14 +594,17 @@ class ExplorerFigure:
             target = self.ax_tps if key == "tps" else self.ax_lat
             static_changed |= _set_limits(target, decade_limits(ys_, pad=2.0), "y", exact=exact)
 
-        slow_key = (static_changed, view.phase, view.peak_flops, view.mem_bandwidth, view.wall_batch,
-                    view.decode_x.tobytes(), view.prefill_x.tobytes(), view.tokens_per_s.tobytes(),
-                    view.step_ms.tobytes(), x_range, ax.get_ylim(), self.ax_tps.get_ylim(),
-                    self.ax_lat.get_ylim())
-        slow_moved = slow_key != self._slow_key
-        self._slow_key = slow_key
-        if slow_moved:
-            self._update_slow(view, x_range)
+        limits = (x_range, ax.get_ylim(), self.ax_tps.get_ylim(), self.ax_lat.get_ylim())
+        roof_key = (view.peak_flops, view.mem_bandwidth, limits)
+        data_key = (view.phase, view.wall_batch, view.decode_x.tobytes(), view.decode_y.tobytes(),
+                    view.prefill_x.tobytes(), view.prefill_y.tobytes(), view.tokens_per_s.tobytes(),
+                    view.step_ms.tobytes(), limits)
+        roof_moved, data_moved = roof_key != self._roof_key, data_key != self._data_key
+        self._roof_key, self._data_key = roof_key, data_key
+        if roof_moved:
+            update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
+        if data_moved:
+            self._update_data(view)
         self.current.set_data([view.current_x], [view.current_y])
         self.current_text.set_position((view.current_x, view.current_y))
         self.current_text.set_text(view.current_label)
@@ -576,10 +613,9 @@ class ExplorerFigure:
             s["marker"].set_data([view.batch], [y_now])
             s["marker_text"].set_position((view.batch, y_now))
             s["marker_text"].set_text(f"{_short(y_now)} {unit}")
-        return "full" if static_changed else "slow" if slow_moved else "fast"
+        return "full" if static_changed else "roof" if roof_moved else "data" if data_moved else "fast"
 
-    def _update_slow(self, view: ExplorerView, x_range: tuple[float, float]) -> None:
-        update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
+    def _update_data(self, view: ExplorerView) -> None:
         update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
         update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
         for key, ys_ in (("tps", view.tokens_per_s), ("lat", view.step_ms)):
@@ -602,9 +638,10 @@ class ExplorerFigure:
                                         "weights do not fit")
 
     def draw_layer(self, layer: str) -> None:
-        """Draw one layer's artists ('slow' or 'fast') onto the canvas's renderer (a blit step)."""
+        """Draw one layer's artists ('roof', 'data' or 'fast'; 'slow' = roof and data) onto the
+        canvas's renderer (a blit step)."""
         fig = self.figure
-        for artist in self.slow if layer == "slow" else self.fast:
+        for artist in self.slow if layer == "slow" else self.layers[layer]:
             fig.draw_artist(artist)
 
 

@@ -50,6 +50,8 @@ SEED_PREFILL_TOKENS: tuple[int, ...] = (128, 2048)
 BATCH_SWEEP = np.unique(np.round(np.geomspace(1, BATCH_OPTIONS[-1], 97))).astype(float)
 PHASES = ("decode", "prefill")
 BANDWIDTH_RANGE = (0.05, 1.0)
+#: Blit layers of ExplorerFigure, bottom to top.
+LAYERS = ("roof", "data", "fast")
 CONTROL_NAMES = (
     "batch", "dtype", "compute_dtype", "gpu", "model", "context", "kv", "bandwidth_fraction", "phase", "prompt",
 )
@@ -353,8 +355,7 @@ class RooflineExplorer:
             self.figure = plt.figure(figsize=ExplorerFigure.SIZE_INCHES, dpi=90)
         self._panels = ExplorerFigure(self.figure, animated=True, max_batch_shown=BATCH_OPTIONS[-1])
         canvas = self.figure.canvas
-        self._background: Any = None
-        self._slow_background: Any = None
+        self._backgrounds: dict[str, Any] = {}  # layer -> the canvas pixels under it
         self._background_size: tuple[int, int] | None = None
         self._draw_cid = canvas.mpl_connect("draw_event", self._on_draw)
         for attr, value in (("header_visible", False), ("footer_visible", False), ("resizable", False),
@@ -365,34 +366,32 @@ class RooflineExplorer:
             canvas.add_class("roofline-figure")
 
     def _on_draw(self, event: Any) -> None:
-        """After any full draw (ours, ipympl's, a resize): cache both background layers and
-        draw the moving artists on top, so the canvas always shows the whole picture."""
+        """After any full draw (ours, ipympl's, a resize): cache the background under each
+        moving layer and draw the layers on top, so the canvas always shows the whole picture."""
         canvas = self.figure.canvas
         if canvas.is_saving():
             return
-        self._background = canvas.copy_from_bbox(self.figure.bbox)
         self._background_size = canvas.get_width_height(physical=True)
-        self._panels.draw_layer("slow")
-        self._slow_background = canvas.copy_from_bbox(self.figure.bbox)
-        self._panels.draw_layer("fast")
+        for layer in LAYERS:
+            self._backgrounds[layer] = canvas.copy_from_bbox(self.figure.bbox)
+            self._panels.draw_layer(layer)
         self.full_draw_count += 1
 
     def _render(self, level: str) -> None:
-        """Redraw after `ExplorerFigure.update`: 'full' draws everything; 'slow' blits both
-        moving layers over the static background; 'fast' only the batch marks over the
-        cached slow layer. On Agg blit() is a no-op and the buffer is already final."""
+        """Redraw after `ExplorerFigure.update`: 'full' draws everything; otherwise restore the
+        background under `level` ('roof', 'data' or 'fast'), draw that layer and those above
+        it, and blit. On Agg blit() is a no-op and the buffer is already final."""
         canvas = self.figure.canvas
-        stale = self._background is None or self._background_size != canvas.get_width_height(physical=True)
+        stale = (not self._backgrounds or level not in (*LAYERS, "full")
+                 or self._background_size != canvas.get_width_height(physical=True))
         if level == "full" or stale:
             canvas.draw()  # -> _on_draw
         else:
-            if level == "slow":
-                canvas.restore_region(self._background)
-                self._panels.draw_layer("slow")
-                self._slow_background = canvas.copy_from_bbox(self.figure.bbox)
-            else:
-                canvas.restore_region(self._slow_background)
-            self._panels.draw_layer("fast")
+            canvas.restore_region(self._backgrounds[level])
+            for layer in LAYERS[LAYERS.index(level):]:
+                if layer != level:
+                    self._backgrounds[layer] = canvas.copy_from_bbox(self.figure.bbox)
+                self._panels.draw_layer(layer)
             canvas.blit(self.figure.bbox)
         self.render_count += 1
         if self._image is not None:
