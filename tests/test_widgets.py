@@ -234,3 +234,15 @@ def test_the_explorer_draws_with_the_reference_physics_in_starter_mode():
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.startswith("starter ")
     assert "8,000 tok/s" in out
+
+
+def test_without_ipympl_the_figure_is_a_png_image_widget_that_follows_the_controls(ex):
+    import ipywidgets
+
+    box = ex.widget()
+    image = box.children[1]
+    assert isinstance(image, ipywidgets.Image) and image.value.startswith(b"\x89PNG")
+    before = image.value
+    ex.controls["batch"].value = 512
+    assert image.value != before
+    assert "batch 512" in box.children[2].value  # the readout line under the figure
