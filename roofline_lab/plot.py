@@ -489,9 +489,10 @@ class ExplorerFigure:
     (b) tokens/s vs batch with the ideal "free lunch" line and the memory wall;
     (c) step time (per-token latency in decode, TTFT in prefill) vs batch, same marks.
     With animated=True every moving artist is left out of ordinary draws so a caller can
-    blit them over cached backgrounds, in two layers: `slow` artists move when anything but
-    the batch changes (the roofline, seed points, curves, walls), `fast` ones with the batch
-    (the current point and its marks). `update` says which layers moved.
+    blit them over cached backgrounds, in three layers (`layers`, bottom to top): 'roof'
+    moves with the chip (GPU, compute dtype, bandwidth), 'data' with anything but the batch
+    (seed points, curves, memory walls), 'fast' with the batch (the current point and its
+    marks). `slow` is roof + data. `update` says the lowest layer that moved.
     """
 
     SIZE_INCHES = (12.0, 4.4)
