@@ -26,7 +26,8 @@ def resolve_key(kind: str, name: object, keys: Collection[str], aliases: Mapping
     key = normalize(name)
     key = aliases.get(key, key)
     if key not in keys:
-        raise ValueError(f"unknown {kind} {name!r}{did_you_mean(key, [*keys, *aliases])}; known: {known}")
+        spellings = [*keys, *(a for a in aliases if a not in {normalize(k) for k in keys})]
+        raise ValueError(f"unknown {kind} {name!r}{did_you_mean(key, spellings)}; known: {known}")
     return key
 
 

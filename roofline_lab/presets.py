@@ -12,12 +12,13 @@ so a change to the data or the model changes the sentence with it. Needs only nu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from roofline_lab._lookup import normalize
+from roofline_lab._format import intensity_text as _intensity
+from roofline_lab._format import readout_number as _n
+from roofline_lab._lookup import normalize, resolve_key
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
 from roofline_lab.step_model import (
@@ -47,24 +48,6 @@ class Preset:
     name: str
     settings: Mapping[str, object]
     lesson: str
-
-
-def _n(x: float) -> str:
-    """Numbers as the explorer's readout prints them: 8000 -> '8,000', 64 -> '64', 8.04 -> '8.0'."""
-    x = float(x)
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.0f}"
-    if x >= 1:
-        return f"{x:.1f}"
-    return f"{x:.2g}"
-
-
-def _intensity(x: float) -> str:
-    """FLOP/byte as the readout prints it: 1.0 -> '1', 2048 -> '2,048'."""
-    x = float(x)
-    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def _int(x: float) -> str:
@@ -205,15 +188,7 @@ def preset_names() -> tuple[str, ...]:
 def get_preset(name: str) -> Preset:
     """A preset by name, in any case ('h100', 'The critical batch'); unknown names raise
     ValueError with the closest names and the full list."""
-    allowed = ", ".join(repr(key) for key in PRESETS)
-    if not isinstance(name, str):
-        raise TypeError(f"preset must be a name (a str), got {name!r}; presets: {allowed}")
-    keys = {normalize(key): key for key in PRESETS}
-    key = keys.get(normalize(name))
-    if key is None:
-        close = [keys[k] for k in difflib.get_close_matches(normalize(name), list(keys), n=2, cutoff=0.4)]
-        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-        raise ValueError(f"unknown preset {name!r}{hint}; presets: {allowed}")
+    key = resolve_key("preset", name, PRESETS, {normalize(key): key for key in PRESETS})
     return PRESETS[key]
 
 

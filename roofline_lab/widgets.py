@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from roofline_lab._format import intensity_text as _intensity
+from roofline_lab._format import readout_number as _fmt
 from roofline_lab.dtypes import DTYPE_BYTES, canonical_dtype
 from roofline_lab.hardware import get_gpu, gpu_names
 from roofline_lab.models import get_model, model_names
@@ -64,21 +66,6 @@ def _tokens_label(n: int) -> str:
     if n >= 1024 and n % 1024 == 0:
         return f"{n // 1024}K"
     return f"{n:,}"
-
-
-def _fmt(x: float) -> str:
-    """Readout numbers: 8000 -> '8,000', 64 -> '64', 8.04 -> '8.0', 0.0123 -> '0.012'."""
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.0f}"
-    if x >= 1:
-        return f"{x:.1f}"
-    return f"{x:.2g}"
-
-
-def _intensity(x: float) -> str:
-    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def _percent(share: float) -> str:
