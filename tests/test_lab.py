@@ -1,7 +1,10 @@
 """The seed lab's test table, one test per claim, under the seed's names.
 
 These call the switched functions, so `LAB_IMPL=starter pytest -m ex1` checks your
-ridge_point. The A100 figures are the course's rounding: 312 TFLOP/s fp16, 2.0 TB/s.
+ridge_point. Each test carries the marker of the exercise that completes it: a test that
+also uses earlier functions (ex3's uses ridge_point and arithmetic_intensity) passes once
+you have done the exercises in order. The A100 figures are the course's rounding:
+312 TFLOP/s fp16, 2.0 TB/s.
 """
 
 import pytest
@@ -35,8 +38,6 @@ def test_intensity_is_just_tokens_over_dtype():
         assert small == pytest.approx(large) == pytest.approx(2 * tokens / FP16_BYTES)
 
 
-@pytest.mark.ex1
-@pytest.mark.ex2
 @pytest.mark.ex3
 def test_single_decode_is_hopelessly_bandwidth_bound():
     intensity = arithmetic_intensity(N_PARAMS_8B, 1, FP16_BYTES)
@@ -46,8 +47,6 @@ def test_single_decode_is_hopelessly_bandwidth_bound():
     assert intensity / ridge == pytest.approx(1 / 156)  # 0.6 % of the compute
 
 
-@pytest.mark.ex1
-@pytest.mark.ex2
 @pytest.mark.ex3
 def test_prefill_is_compute_bound():
     intensity = arithmetic_intensity(N_PARAMS_8B, 2048, FP16_BYTES)
@@ -55,8 +54,6 @@ def test_prefill_is_compute_bound():
     assert is_compute_bound(intensity, ridge_point(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH)) is True
 
 
-@pytest.mark.ex2
-@pytest.mark.ex3
 @pytest.mark.ex4
 def test_critical_batch_size_is_the_ridge():
     critical = critical_batch_size(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH, FP16_BYTES)
@@ -72,6 +69,11 @@ def test_critical_batch_halves_with_int8():
 
 
 @pytest.mark.ex5
+def test_decode_steps_are_capped_by_streaming_the_weights_once():
+    assert decode_steps_per_second(N_PARAMS_8B, FP16_BYTES, A100_MEM_BANDWIDTH) == pytest.approx(125.0)
+    assert decode_steps_per_second(N_PARAMS_8B, 0.5, A100_MEM_BANDWIDTH) == pytest.approx(500.0)  # int4
+
+
 @pytest.mark.ex6
 def test_decode_speed_limit_8b_fp16():
     assert decode_steps_per_second(N_PARAMS_8B, FP16_BYTES, A100_MEM_BANDWIDTH) == pytest.approx(125.0)
@@ -86,16 +88,16 @@ def test_batching_multiplies_decode_throughput_for_free():
     assert batched == pytest.approx(64 * single)
 
 
-@pytest.mark.ex1
-@pytest.mark.ex2
-@pytest.mark.ex3
-@pytest.mark.ex4
-@pytest.mark.ex5
-@pytest.mark.ex6
-def test_results_are_plain_python_numbers():
-    assert type(ridge_point(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH)) is float
-    assert type(arithmetic_intensity(8, 1, 2)) is float
-    assert type(is_compute_bound(1.0, 2.0)) is bool
-    assert type(critical_batch_size(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH, 2)) is float
-    assert type(decode_steps_per_second(8, 2, 16)) is float
-    assert type(decode_tokens_per_second(8, 2, 16, 3)) is float
+PLAIN_RESULTS = [
+    pytest.param(ridge_point, (A100_PEAK_FLOPS, A100_MEM_BANDWIDTH), float, marks=pytest.mark.ex1),
+    pytest.param(arithmetic_intensity, (8, 1, 2), float, marks=pytest.mark.ex2),
+    pytest.param(is_compute_bound, (1.0, 2.0), bool, marks=pytest.mark.ex3),
+    pytest.param(critical_batch_size, (A100_PEAK_FLOPS, A100_MEM_BANDWIDTH, 2), float, marks=pytest.mark.ex4),
+    pytest.param(decode_steps_per_second, (8, 2, 16), float, marks=pytest.mark.ex5),
+    pytest.param(decode_tokens_per_second, (8, 2, 16, 3), float, marks=pytest.mark.ex6),
+]
+
+
+@pytest.mark.parametrize(("function", "args", "kind"), PLAIN_RESULTS)
+def test_results_are_plain_python_numbers(function, args, kind):
+    assert type(function(*args)) is kind

@@ -66,14 +66,14 @@ PYTEST = ["-m", "pytest", "tests/test_lab.py", "-q", "-o", "addopts=", "-p", "no
 def test_seed_tests_fail_with_the_hint_in_starter_mode():
     result = _run(PYTEST, impl="starter")
     assert result.returncode == 1, result.stdout
-    assert "9 failed" in result.stdout and "passed" not in result.stdout
+    assert "15 failed" in result.stdout and "passed" not in result.stdout
     assert "NotImplementedError: ex1 ridge_point:" in result.stdout
     assert "ImportError" not in result.stdout and " error" not in result.stdout.splitlines()[-1]
 
 
 def test_one_exercise_marker_selects_only_its_tests():
     result = _run([*PYTEST, "-m", "ex5"], impl="starter")
-    assert "2 failed, 7 deselected" in result.stdout
+    assert "2 failed, 13 deselected" in result.stdout
     assert "ex5 decode_steps_per_second:" in result.stdout
 
 
