@@ -145,13 +145,9 @@ class JupyterServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-@pytest.fixture(scope="session")
-def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    """JupyterLab on 127.0.0.1:<free port> with a random token, serving a temporary folder
-    (so running notebooks in the browser never rewrites the repository's copies)."""
-    root = tmp_path_factory.mktemp("served")
-    home = tmp_path_factory.mktemp("jupyter-home")
-    port, token = free_port(), secrets.token_hex(16)
+def jupyter_env(home: Path) -> dict[str, str]:
+    """The environment for a Jupyter or Voila server under test: config, runtime and IPython
+    folders of its own below `home`, the reference implementation, the backend its notebooks ask for."""
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -160,6 +156,17 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
         "LAB_IMPL": "reference",
     }
     env.pop("MPLBACKEND", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """JupyterLab on 127.0.0.1:<free port> with a random token, serving a temporary folder
+    (so running notebooks in the browser never rewrites the repository's copies)."""
+    root = tmp_path_factory.mktemp("served")
+    home = tmp_path_factory.mktemp("jupyter-home")
+    port, token = free_port(), secrets.token_hex(16)
+    env = jupyter_env(home)
     # Lab settings for unattended runs: every cell stays in the DOM (no windowing, so tests
     # can find outputs above the fold) and no "get Jupyter news?" prompt.
     settings = home / "settings"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import ROOT, free_port, wait_for_http
+from conftest import ROOT, free_port, jupyter_env, wait_for_http
 
 from roofline_lab.presets import get_preset
 
@@ -57,14 +57,7 @@ def test_readme_lecturer_command_serves_the_app_on_localhost_only() -> None:
 def voila_server(tmp_path: Path) -> Iterator[VoilaServer]:
     """The README's lecturer command on a free port (Voila on 127.0.0.1); stopped at teardown."""
     port = free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-        "LAB_IMPL": "reference",
-    }
-    env.pop("MPLBACKEND", None)
+    env = jupyter_env(tmp_path)
     log_path = tmp_path / "voila.log"
     command = [sys.executable, "-m", "voila", *readme_voila_args(), f"--port={port}", "--Voila.port_retries=0"]
     with log_path.open("wb") as log:
