@@ -34,6 +34,7 @@ from roofline_lab.step_model import (
     prefill_step,
     training_flops,
     weights_only_intensity,
+    weights_read,
 )
 
 __version__ = "0.1.0"
@@ -71,4 +72,5 @@ __all__ = [
     "ridge_point",
     "training_flops",
     "weights_only_intensity",
+    "weights_read",
 ]

@@ -23,6 +23,13 @@ def _describe(value: object) -> str:
     return repr(value)
 
 
+def _has_bool(value: object) -> bool:
+    """True when a (nested) list or tuple holds a bool, which numpy would quietly turn into 0 or 1."""
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(v) for v in value)
+    return isinstance(value, (bool, np.bool_))
+
+
 def _rule(*, integer: bool, allow_zero: bool) -> str:
     kind = "a whole number" if integer else "a finite number"
     return f"{kind} {'>= 0' if allow_zero else '> 0'}"
@@ -33,7 +40,10 @@ def number(name: str, value: object, *, integer: bool = False, allow_zero: bool 
     rule = _rule(integer=integer, allow_zero=allow_zero)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {rule}, got {_describe(value)}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be {rule}, got an integer too large for a float") from None
     if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero) or (integer and not x.is_integer()):
         raise ValueError(f"{name} must be {rule}, got {value!r}")
     return x
@@ -49,7 +59,12 @@ def numbers_array(
     if not isinstance(value, (list, tuple, np.ndarray)):
         return number(name, value, integer=integer, allow_zero=allow_zero)
     rule = _rule(integer=integer, allow_zero=allow_zero)
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} must be {rule} or a flat, rectangular array of them, got {value!r}") from None
+    if _has_bool(value):
+        raise TypeError(f"{name} must be {rule} or an array of them, got a bool in {value!r}")
     if arr.dtype.kind not in "iuf" or arr.size == 0:
         what = "an empty sequence" if arr.size == 0 else f"an array of {arr.dtype} values"
         raise TypeError(f"{name} must be {rule} or an array of them, got {what}")
@@ -62,6 +77,23 @@ def numbers_array(
         where = index[0] if len(index) == 1 else index
         raise ValueError(f"{name} must be {rule} everywhere, got {arr[index].item()!r} at index {where}")
     return arr
+
+
+def broadcast(**arrays: float | np.ndarray) -> None:
+    """Check that array arguments fit together (numpy broadcasting), naming them when they don't."""
+    shaped = {name: np.shape(a) for name, a in arrays.items() if np.ndim(a)}
+    try:
+        np.broadcast_shapes(*shaped.values())
+    except ValueError:
+        described = ", ".join(f"{name} has shape {shape}" for name, shape in shaped.items())
+        raise ValueError(f"array arguments must have matching (broadcastable) shapes: {described}") from None
+
+
+def flag(name: str, value: object) -> bool:
+    """A switch: True or False only (no 0/1, no strings)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+    return bool(value)
 
 
 def fraction(name: str, value: object) -> float:

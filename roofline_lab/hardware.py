@@ -51,6 +51,11 @@ class Accelerator:
         """Ridge point in FLOP/byte for a compute dtype (dense peak / bandwidth)."""
         return reference.ridge_point(self.peak_flops(dtype), self.mem_bandwidth)
 
+    def runs(self, dtype: str) -> str:
+        """The compute dtype this chip would use for `dtype`: itself if listed, else its default."""
+        key = canonical_dtype(dtype)
+        return key if key in self.dense_flops else self.default_dtype
+
     @property
     def default_dtype(self) -> str:
         """fp16 where listed, else bf16 (TPUs, Gaudi): the 16-bit format the chip runs."""

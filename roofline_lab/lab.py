@@ -11,10 +11,14 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import math
+import numbers
 import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 from roofline_lab import _checks
 
@@ -80,15 +84,25 @@ def _checked(impl: Callable[..., Any], result_type: type) -> Callable[..., Any]:
                     f"use roofline_lab.dtype_bytes({value!r}) to look it up"
                 )
             bound.arguments[name] = _RULES[name](name, value)
-        result = impl(*bound.args, **bound.kwargs)
-        try:
-            return result_type(result)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{impl.__name__} returned {result!r}; it should return a {result_type.__name__}"
-            ) from None
+        return _result(impl.__name__, impl(*bound.args, **bound.kwargs), result_type)
 
     return call
+
+
+def _result(name: str, result: object, result_type: type) -> Any:
+    """The implementation's answer as a plain float or bool; anything else is the learner's bug or an
+    overflow, and is reported rather than passed on."""
+    wrong = TypeError(f"{name} returned {result!r}; it should return a {result_type.__name__}")
+    if result_type is bool:
+        if not isinstance(result, (bool, np.bool_)):
+            raise wrong
+        return bool(result)
+    if isinstance(result, (bool, np.bool_)) or not isinstance(result, numbers.Real):
+        raise wrong
+    value = float(result)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} returned {value!r}: the arguments are too large or too small for a float")
+    return value
 
 
 ridge_point = _checked(_module.ridge_point, float)

@@ -10,6 +10,11 @@ from roofline_lab._lookup import Catalog
 from roofline_lab.dtypes import dtype_bytes
 
 
+def kv_values_per_token(n_layers: float, n_kv_heads: float, head_dim: float) -> float:
+    """Values a token leaves in an MHA/GQA KV cache: 2 (K and V) * n_layers * n_kv_heads * head_dim."""
+    return 2 * n_layers * n_kv_heads * head_dim
+
+
 @dataclass(frozen=True)
 class Model:
     """A transformer's size and attention shape, from its published config."""
@@ -40,7 +45,7 @@ class Model:
         """Cached values per token: K and V for every KV head of every layer, or MLA's latent."""
         if self.kv_latent_dim:
             return self.n_layers * self.kv_latent_dim
-        return 2 * self.n_layers * self.n_kv_heads * self.head_dim
+        return int(kv_values_per_token(self.n_layers, self.n_kv_heads, self.head_dim))
 
     def kv_bytes_per_token(self, kv_dtype: str = "fp16") -> float:
         """KV-cache bytes one token adds (Llama-3-8B in fp16: 131,072 = 128 KiB)."""

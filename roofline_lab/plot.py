@@ -379,11 +379,6 @@ def decade_limits(values: Sequence[float] | np.ndarray, pad: float = 2.0) -> tup
 # --------------------------------------------------------------------------- one-call figure
 
 
-def _compute_dtype_for(gpu_key: str, dtype: str) -> str:
-    g = get_gpu(gpu_key)
-    return dtype if dtype in g.dense_flops else g.default_dtype
-
-
 def roofline_figure(
     gpu: str = "a100-lab",
     model: str = "8b-lab",
@@ -402,7 +397,7 @@ def roofline_figure(
     """
     g, m = get_gpu(gpu), get_model(model)
     dtype = canonical_dtype(dtype)
-    compute = _compute_dtype_for(g.key, dtype)
+    compute = g.runs(dtype)
     decode_b = np.asarray(_checks.numbers_array("decode_batches", list(decode_batches), integer=True))
     prefill_t = np.asarray(_checks.numbers_array("prefill_tokens", list(prefill_tokens), integer=True))
     d = decode_step(m, g, decode_b, 0, weight_dtype=dtype, compute_dtype=compute)

@@ -22,7 +22,7 @@ import numpy as np
 from roofline_lab import _checks, reference
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import Accelerator, get_gpu
-from roofline_lab.models import Model, get_model
+from roofline_lab.models import Model, get_model, kv_values_per_token
 
 Array = float | np.ndarray
 
@@ -40,13 +40,14 @@ def kv_bytes_per_token(n_layers: int, n_kv_heads: int, head_dim: int, dtype_byte
     n_layers = _checks.number("n_layers", n_layers, integer=True)
     n_kv_heads = _checks.number("n_kv_heads", n_kv_heads, integer=True)
     head_dim = _checks.number("head_dim", head_dim, integer=True)
-    return 2 * n_layers * n_kv_heads * head_dim * _checks.number("dtype_bytes", dtype_bytes)
+    return kv_values_per_token(n_layers, n_kv_heads, head_dim) * _checks.number("dtype_bytes", dtype_bytes)
 
 
 def kv_bytes_per_step(batch: Array, context_len: Array, kv_per_token: float) -> Array:
     """Bytes of KV cache one decode step reads: batch * context_len * kv_per_token. Arrays OK."""
     batch = _checks.numbers_array("batch", batch, integer=True)
     context_len = _checks.numbers_array("context_len", context_len, integer=True, allow_zero=True)
+    _checks.broadcast(batch=batch, context_len=context_len)
     return batch * context_len * _checks.number("kv_per_token", kv_per_token)
 
 
@@ -93,6 +94,22 @@ def attention_flops_per_token(model: Model | str, context_len: Array) -> Array:
     return 4 * m.n_layers * m.n_heads * m.head_dim * context_len
 
 
+def weights_read(model: Model | str, tokens: Array, weight_dtype: str = "fp16") -> Array:
+    """Weight bytes one step streams when it pushes `tokens` tokens through the model.
+
+    Dense models read every weight once: n_params * dtype bytes, whatever the tokens.
+    A mixture of experts only touches the experts its tokens are routed to, so the read
+    is at most min(n_params, active_params * tokens) * dtype bytes: one token reads its
+    active 37B of DeepSeek-V3's 671B, a large batch reads them all. (An upper bound for
+    small batches, whose tokens share some experts.) Arrays OK for tokens.
+    """
+    m = get_model(model)
+    if m.flop_params == m.n_params:
+        return m.weight_bytes(weight_dtype)
+    tokens = _checks.numbers_array("tokens", tokens)
+    return np.minimum(1.0, m.flop_params * tokens / m.n_params) * m.weight_bytes(weight_dtype)
+
+
 @dataclass(frozen=True)
 class StepEstimate:
     """One forward step's work and time. Fields are floats, or arrays after a sweep.
@@ -104,7 +121,7 @@ class StepEstimate:
     phase: str
     tokens: Array
     flops: Array
-    weight_bytes: float
+    weight_bytes: Array
     kv_bytes: Array
     peak_flops: float
     mem_bandwidth: float
@@ -178,18 +195,19 @@ def decode_step(
     With context_len=0 this is exactly the seed's weights-only model.
     """
     m, g = get_model(model), get_gpu(gpu)
-    compute_dtype = canonical_dtype(compute_dtype or weight_dtype)
+    compute_dtype = canonical_dtype(weight_dtype if compute_dtype is None else compute_dtype)
     batch = _checks.numbers_array("batch", batch, integer=True)
     context_len = _checks.numbers_array("context_len", context_len, integer=True, allow_zero=True)
+    _checks.broadcast(batch=batch, context_len=context_len)
     peak, bandwidth = _rates(g, compute_dtype, bandwidth_fraction)
     flops = INFERENCE_FLOPS_PER_PARAM_TOKEN * m.flop_params * batch
-    if attention:
+    if _checks.flag("attention", attention):
         flops = flops + batch * attention_flops_per_token(m, context_len)
     return StepEstimate(
         phase="decode",
         tokens=batch,
         flops=flops,
-        weight_bytes=m.weight_bytes(weight_dtype),
+        weight_bytes=weights_read(m, batch, weight_dtype),
         kv_bytes=kv_bytes_per_step(batch, context_len, m.kv_bytes_per_token(kv_dtype)),
         peak_flops=peak,
         mem_bandwidth=bandwidth,
@@ -215,20 +233,21 @@ def prefill_step(
     is the time to first token (TTFT). prompt_len and batch accept arrays.
     """
     m, g = get_model(model), get_gpu(gpu)
-    compute_dtype = canonical_dtype(compute_dtype or weight_dtype)
+    compute_dtype = canonical_dtype(weight_dtype if compute_dtype is None else compute_dtype)
     prompt_len = _checks.numbers_array("prompt_len", prompt_len, integer=True)
     batch = _checks.numbers_array("batch", batch, integer=True)
+    _checks.broadcast(prompt_len=prompt_len, batch=batch)
     peak, bandwidth = _rates(g, compute_dtype, bandwidth_fraction)
     tokens = batch * prompt_len
     flops = INFERENCE_FLOPS_PER_PARAM_TOKEN * m.flop_params * tokens
-    if attention:
+    if _checks.flag("attention", attention):
         # sum over positions i = 1..L of the per-token cost at context i
         flops = flops + batch * attention_flops_per_token(m, 1) * prompt_len * (prompt_len + 1) / 2
     return StepEstimate(
         phase="prefill",
         tokens=tokens,
         flops=flops,
-        weight_bytes=m.weight_bytes(weight_dtype),
+        weight_bytes=weights_read(m, tokens, weight_dtype),
         kv_bytes=tokens * m.kv_bytes_per_token(kv_dtype),
         peak_flops=peak,
         mem_bandwidth=bandwidth,
@@ -275,7 +294,8 @@ def critical_batch(
     (context 0), so this is the batch where decode_step(..., context_len=0) flips.
     """
     m, g = get_model(model), get_gpu(gpu)
-    peak, bandwidth = _rates(g, canonical_dtype(compute_dtype or weight_dtype), bandwidth_fraction)
+    compute_dtype = canonical_dtype(weight_dtype if compute_dtype is None else compute_dtype)
+    peak, bandwidth = _rates(g, compute_dtype, bandwidth_fraction)
     return reference.critical_batch_size(peak, bandwidth, m.weight_bytes(weight_dtype) / m.flop_params)
 
 
@@ -308,11 +328,12 @@ def mixed_step(
     )
     d = decode_step(model, gpu, decode_batch, context_len, **options)
     p = prefill_step(model, gpu, prefill_tokens, **options)
+    _checks.broadcast(decode_batch=d.tokens, prefill_tokens=p.tokens, context_len=context_len)
     return StepEstimate(
         phase="mixed",
         tokens=d.tokens + p.tokens,
         flops=d.flops + p.flops,
-        weight_bytes=d.weight_bytes,
+        weight_bytes=weights_read(model, d.tokens + p.tokens, weight_dtype),
         kv_bytes=d.kv_bytes + p.kv_bytes,
         peak_flops=d.peak_flops,
         mem_bandwidth=d.mem_bandwidth,

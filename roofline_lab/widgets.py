@@ -174,10 +174,9 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
     """Everything the figure and readout show for one state, from step_model and the catalogs."""
     g, m = get_gpu(state.gpu), get_model(state.model)
     notes = list(notes)
-    compute = state.compute_dtype
-    if compute not in g.dense_flops:
-        notes.append(f"{g.name} lists no {compute} peak, so the math runs in {g.default_dtype}")
-        compute = g.default_dtype
+    compute = g.runs(state.compute_dtype)
+    if compute != state.compute_dtype:
+        notes.append(f"{g.name} lists no {state.compute_dtype} peak, so the math runs in {compute}")
     now = _step(state, state.batch, compute=compute)
     sweep = _step(state, BATCH_SWEEP, compute=compute)
     dec, pre = _seed_points(state, compute)

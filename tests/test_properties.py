@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import roofline_lab as rl
@@ -60,12 +60,14 @@ def test_at_the_wall_kv_bytes_equal_weight_bytes(params, nbytes, batch, kv_per_t
 
 
 @given(models, gpus, batches)
+@example("deepseek-v3", "h100-sxm", 1)
 def test_step_model_with_no_context_is_the_seed_model(model, gpu, batch):
     m, g = rl.get_model(model), rl.get_gpu(gpu)
     step = rl.decode_step(m, g, batch=batch)
     if m.flop_params == m.n_params:
         assert step.intensity == pytest.approx(reference.arithmetic_intensity(m.n_params, batch, 2))
-    seed_ceiling = reference.decode_tokens_per_second(m.n_params, 2, g.mem_bandwidth, batch)
+    params_read = rl.weights_read(m, batch, "fp16") / 2  # all of them, except for a small-batch MoE
+    seed_ceiling = reference.decode_tokens_per_second(params_read, 2, g.mem_bandwidth, batch)
     assert step.tokens_per_s <= seed_ceiling * (1 + 1e-12)
     if not step.compute_bound:
         assert step.tokens_per_s == pytest.approx(seed_ceiling)
@@ -90,3 +92,11 @@ def test_the_max_batch_fits_and_one_more_does_not(model, gpu, context):
     if fits > 0:
         assert used <= g.memory_bytes
     assert m.weight_bytes("fp16") + (fits + 1) * kv > g.memory_bytes
+
+
+@given(st.integers(1, 4096))
+def test_moe_reads_its_active_experts_per_token_until_it_reads_them_all(batch):
+    ds = rl.get_model("deepseek-v3")
+    read = rl.weights_read(ds, batch, "fp8")
+    assert read == pytest.approx(min(ds.n_params, ds.flop_params * batch))
+    assert rl.weights_read("8b-lab", batch, "fp16") == 16e9

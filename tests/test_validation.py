@@ -51,6 +51,15 @@ BAD_INPUTS = [
     (lambda: rl.kv_bytes_per_step(64, 1024, -1), ValueError, "kv_per_token must be a finite number > 0, got -1"),
     (lambda: rl.long_context_wall(8e9, 2, 0, 131072), ValueError, "batch must be a whole number > 0, got 0"),
     (lambda: rl.attainable_flops(-1, *A100), ValueError, "intensity must be a finite number >= 0, got -1"),
+    (lambda: rl.ridge_point(10**400, 2e12), ValueError, "peak_flops must be a finite number > 0, got an integer too large for a float"),
+    (lambda: rl.ridge_point(1e308, 1e-308), ValueError, "ridge_point returned inf: the arguments are too large or too small for a float"),
+    (lambda: rl.decode_step("8b", "a100-lab", batch=[1, 2], context_len=[0, 1, 2]), ValueError, "array arguments must have matching (broadcastable) shapes: batch has shape (2,), context_len has shape (3,)"),
+    (lambda: rl.prefill_step("8b", "a100-lab", [128, 256], batch=[1, 2, 3]), ValueError, "prompt_len has shape (2,), batch has shape (3,)"),
+    (lambda: rl.mixed_step("8b", "a100-lab", [1, 2], [3, 4, 5]), ValueError, "decode_batch has shape (2,), prefill_tokens has shape (3,)"),
+    (lambda: rl.kv_bytes_per_step([[1, 2], [3]], 1, 1), ValueError, "batch must be a whole number > 0 or a flat, rectangular array of them, got [[1, 2], [3]]"),
+    (lambda: rl.kv_bytes_per_step([True, 2], 1, 1), TypeError, "batch must be a whole number > 0 or an array of them, got a bool in [True, 2]"),
+    (lambda: rl.decode_step("8b", "a100-lab", attention="no"), TypeError, "attention must be True or False, got the string 'no'"),
+    (lambda: rl.decode_step("8b", "a100-lab", compute_dtype=""), ValueError, "unknown dtype ''"),
     (lambda: rl.training_flops(8e9, []), TypeError, "num_tokens must be a finite number > 0 or an array of them, got an empty sequence"),
 ]
 
@@ -77,4 +86,15 @@ def test_no_error_comes_from_inside_numpy():
     for call, error, _ in BAD_INPUTS:
         with pytest.raises(error) as info:
             call()
-        assert "numpy" not in info.traceback[-1].path.as_posix()
+        raised_in = info.traceback[-1].path.as_posix()
+        assert "numpy" not in raised_in and "/roofline_lab/" in raised_in, raised_in
+
+
+def test_is_compute_bound_must_answer_with_a_bool():
+    from roofline_lab import lab
+
+    def returns_a_difference(intensity, ridge):
+        return intensity - ridge
+
+    with pytest.raises(TypeError, match=r"returns_a_difference returned -155.0; it should return a bool"):
+        lab._checked(returns_a_difference, bool)(1.0, 156.0)
