@@ -119,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "table":
         print(seed_table(args.gpu, args.model, dtype, args.batch, args.prefill))
         return 0
+    if not args.out.parent.is_dir():
+        parser.error(f"argument --out: folder {str(args.out.parent)!r} does not exist")
     suffix = args.out.suffix.lower().lstrip(".")
     if suffix not in FIGURE_FORMATS:
         parser.error(f"argument --out: unknown figure format {args.out.suffix!r}; use one of: "

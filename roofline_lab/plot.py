@@ -257,10 +257,12 @@ def draw_roofline(
     'slope', 'plateau', 'ridge', 'ridge_label' and, with shade, 'memory_region',
     'compute_region', 'memory_text', 'compute_text'. Move them with `update_roofline`.
     """
+    _checks.number("peak_flops", peak_flops)
+    _checks.number("mem_bandwidth", mem_bandwidth)
+    lo, hi = _x_range(x_range)
     ax = _new_axes(ax)
     if not ax.has_data() and ax.get_xscale() != "log":
         style_roofline_axes(ax)
-    lo, hi = _x_range(x_range)
     ax.set_xlim(lo, hi)
     style = STYLE["roofline"]
     artists: dict[str, Any] = {}
@@ -350,6 +352,8 @@ def update_points(
     notes = artists["labels"]
     if xs.size != len(notes):
         raise ValueError(f"update_points needs {len(notes)} points, got {xs.size}")
+    if labels is not None and len(labels) != len(notes):
+        raise ValueError(f"labels must have one entry per point ({len(notes)}), got {len(labels)}")
     artists["points"].set_data(xs, ys)
     for i, note in enumerate(notes):
         note.set_position((xs[i], ys[i]))
@@ -360,14 +364,24 @@ def update_points(
 def _point_arrays(intensities: object, flops: object) -> tuple[np.ndarray, np.ndarray]:
     xs = np.atleast_1d(_checks.numbers_array("intensities", intensities))
     ys = np.atleast_1d(_checks.numbers_array("attainable_flops", flops))
+    if xs.ndim != 1 or ys.ndim != 1:
+        raise ValueError(f"intensities and attainable_flops must be flat lists, got shapes {xs.shape} and {ys.shape}")
     if xs.shape != ys.shape:
         raise ValueError(f"intensities and attainable_flops must match in length, got {xs.size} and {ys.size}")
     return xs, ys
 
 
 def decade_limits(values: Sequence[float] | np.ndarray, pad: float = 2.0) -> tuple[float, float]:
-    """Whole decades around the positive values, with `pad` times room each side."""
-    v = np.asarray(values, dtype=float)
+    """Whole decades around the positive values, with `pad` (>= 1) times room each side.
+
+    Values that are not positive and finite are left out; with none left, (0.1, 10)."""
+    pad = _checks.number("pad", pad)
+    if pad < 1:
+        raise ValueError(f"pad must be a finite number >= 1, got {pad!r}")
+    try:
+        v = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"values must be numbers or an array of them, got {values!r}") from None
     v = v[np.isfinite(v) & (v > 0)]
     if v.size == 0:
         return 0.1, 10.0
@@ -398,8 +412,8 @@ def roofline_figure(
     g, m = get_gpu(gpu), get_model(model)
     dtype = canonical_dtype(dtype)
     compute = g.runs(dtype)
-    decode_b = np.asarray(_checks.numbers_array("decode_batches", list(decode_batches), integer=True))
-    prefill_t = np.asarray(_checks.numbers_array("prefill_tokens", list(prefill_tokens), integer=True))
+    decode_b = np.atleast_1d(_checks.numbers_array("decode_batches", decode_batches, integer=True))
+    prefill_t = np.atleast_1d(_checks.numbers_array("prefill_tokens", prefill_tokens, integer=True))
     d = decode_step(m, g, decode_b, 0, weight_dtype=dtype, compute_dtype=compute)
     p = decode_step(m, g, prefill_t, 0, weight_dtype=dtype, compute_dtype=compute)
     xs = np.concatenate([np.atleast_1d(d.intensity), np.atleast_1d(p.intensity), [d.ridge]])
@@ -630,7 +644,7 @@ class ExplorerFigure:
                 s["wall_region"].set_width(hi - w)
                 s["wall_text"].set_position((w, 0.5))
                 s["wall_text"].set_text(f"max batch {view.wall_batch:,}" if view.wall_batch else
-                                        "weights do not fit")
+                                        "not even batch 1 fits")
 
     def draw_layer(self, layer: str) -> None:
         """Draw one layer's artists ('roof', 'data' or 'fast'; 'slow' = roof and data) onto the

@@ -69,6 +69,7 @@ def test_plot_writes_a_valid_figure(tmp_path, capsys, suffix):
         (["table", "--gpu", "tpu-v5e", "--dtype", "fp16"], "TPU v5e lists no fp16 peak; choose one of: bf16, int8"),
         (["table", "--batch", "1,-8"], "argument --batch: expected comma-separated whole numbers >= 1"),
         (["plot", "--out", "x.jpeg"], "argument --out: unknown figure format '.jpeg'; use one of: .svg, .png, .pdf"),
+        (["plot", "--out", "/no/such/folder/r.svg"], "argument --out: folder '/no/such/folder' does not exist"),
         (["draw"], "invalid choice: 'draw'"),
     ],
 )

@@ -58,7 +58,7 @@ def test_prefill_is_compute_bound():
 def test_critical_batch_size_is_the_ridge():
     critical = critical_batch_size(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH, FP16_BYTES)
     assert critical == pytest.approx(156.0)
-    ridge = 156.0
+    ridge = ridge_point(A100_PEAK_FLOPS, A100_MEM_BANDWIDTH)
     assert is_compute_bound(arithmetic_intensity(N_PARAMS_8B, 155, FP16_BYTES), ridge) is False
     assert is_compute_bound(arithmetic_intensity(N_PARAMS_8B, 156, FP16_BYTES), ridge) is True
 
