@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOK = "notebooks/10-the-explorer.ipynb"
 EXPLORER = ".roofline-explorer"
-MOVES = 11  # left, then right again: 22 key presses
+MOVES = 10  # left, then right again: 20 key presses
 
 # Records, for each arrow key pressed inside the first explorer, the time until the figure's
 # canvas is repainted with different pixels (ipympl paints with drawImage).
