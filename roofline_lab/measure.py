@@ -23,7 +23,7 @@ GEMM peak of the decode's dtype (float32 on a CPU: dtype_bytes = 4).
 
 Results are small frozen dataclasses in SI units (bytes, bytes/s, FLOP/s, seconds) with
 `*_gb_per_s` / `*_gflop_per_s` properties for people; GB is decimal (1e9 bytes), never GiB.
-A default CPU run takes about 10-20 s on 2 cores, `quick=True` about 2-4 s:
+A default CPU run takes about 10-20 s on 2 cores, `quick=True` about 3-5 s:
 
     python3 -m roofline_lab.measure --quick     # prints every figure and the wall time
 
@@ -707,8 +707,8 @@ def measure_machine(
     side, so a burst of load from other processes cannot skew one against the other.
     quick=False: arrays and weights 8x the last-level cache, GEMM n = 2048 (float64
     1536), batches 1..256, 5 rounds: about 10-20 s on 2 cores, with a progress bar.
-    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, 3 rounds:
-    about 2-4 s. A busy machine still measures lower ceilings than an idle one.
+    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, 5 rounds:
+    about 3-5 s. A busy machine still measures lower ceilings than an idle one.
     `threads` worker threads (default: the BLAS's current thread count) each call the
     BLAS pinned to one thread.
     """
@@ -719,7 +719,7 @@ def measure_machine(
     show = (not quick) if progress is None else bool(progress)
     size = _default_bytes(quick)
     batches = QUICK_BATCHES if quick else FULL_BATCHES
-    repeats = 3 if quick else 5
+    repeats = 5  # best of 5 even in quick mode: fewer rounds let a burst of load skew the ceilings
     gemm_sizes = {"float32": 1536, "float64": 1024} if quick else {"float32": 2048, "float64": 1536}
 
     start = time.perf_counter()
@@ -788,7 +788,7 @@ def measure_gpu(
     show = (not quick) if progress is None else bool(progress)
     dev = torch.device("cuda")
     tdt = dtypes[dtype]
-    repeats = 3 if quick else 5
+    repeats = 5  # best of 5 even in quick mode: fewer rounds let a burst of load skew the ceilings
     array_bytes = (256 if quick else 1024) * MIB
     n_gemm = 4096 if quick else 8192
     cols = 8192
