@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import roofline_lab as rl
 from roofline_lab import reference
 
-settings.register_profile("roofline", deadline=None, max_examples=150)
+settings.register_profile("roofline", deadline=None, max_examples=100)
 settings.load_profile("roofline")
 
 n_params = st.floats(min_value=1e6, max_value=2e12)
