@@ -145,6 +145,17 @@ class JupyterServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stop a server started in its own process group: SIGTERM, then SIGKILL after 15 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
 def jupyter_env(home: Path) -> dict[str, str]:
     """The environment for a Jupyter or Voila server under test: config, runtime and IPython
     folders of its own below `home`, the reference implementation, the backend its notebooks ask for."""
@@ -204,13 +215,7 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
             if process.poll() is None:
                 server.delete_sessions()
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=5)
+            stop_process_group(process)
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ ROOFLINE_REQUIRE_BROWSER=1, which makes that a failure."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import ROOT, free_port, jupyter_env, wait_for_http
+from conftest import ROOT, free_port, jupyter_env, stop_process_group, wait_for_http
 
 from roofline_lab.presets import get_preset
 
@@ -68,13 +66,7 @@ def voila_server(tmp_path: Path) -> Iterator[VoilaServer]:
         wait_for_http(f"{server.url}/voila/static/voila.js", timeout_s=60, proc=process)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop_process_group(process)
 
 
 def _wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float = 15.0) -> T:
