@@ -80,7 +80,8 @@ def test_write_break_and_fix_starter_py_in_one_kernel(kernel):
     assert "ERROR StarterImportError:" in _output(client, direct)  # a direct call says the same, as an error
     assert _output(client, "print('the notebook keeps running')").strip() == "the notebook keeps running"
 
-    _save(starter, written.replace("from __future__ import annotations", "from __future__ import annotations\nX = oops"))
+    future = "from __future__ import annotations"
+    _save(starter, written.replace(future, f"{future}\nX = oops"))
     typo = _output(client, check)
     assert "NameError: name 'oops' is not defined" in typo and str(starter) in typo, typo
 
