@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from roofline_lab._lookup import Catalog
 from roofline_lab.dtypes import dtype_bytes
 
@@ -33,6 +35,21 @@ class Model:
     intermediate_size: int = 0
     vocab_size: int = 0
     tie_embeddings: bool = False
+    # mixture of experts (0 = dense)
+    n_routed_experts: int = 0
+    experts_per_token: int = 0
+    n_shared_experts: int = 0
+    moe_intermediate_size: int = 0
+    n_dense_layers: int = 0
+    moe_layer_step: int = 1
+    routed_expert_params: float = 0.0
+    # multi-head latent attention (0 = none)
+    kv_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    # limited attention: n_local_layers of the n_layers see only attention_window tokens
+    n_local_layers: int = 0
+    attention_window: int = 0
+    window_kind: str = ""
     note: str = ""
     aliases: tuple[str, ...] = ()
 
@@ -54,6 +71,26 @@ class Model:
     def weight_bytes(self, weight_dtype: str = "fp16") -> float:
         """Bytes of all weights in a dtype (8B in fp16: 16e9)."""
         return self.n_params * dtype_bytes(weight_dtype)
+
+    @property
+    def head_params(self) -> float:
+        """Output-head weights counted apart from the blocks (none yet: every weight streams alike)."""
+        return 0.0
+
+    @property
+    def block_params_per_token(self) -> float:
+        """Weights that multiply each token, the head aside."""
+        return self.flop_params - self.head_params
+
+    def streamed_weight_bytes(self, weight_dtype: str, tokens: Any) -> Any:
+        """Weight bytes a step of `tokens` tokens reads: all of them, or min(all, active x tokens) for MoE."""
+        if self.flop_params == self.n_params:
+            return self.weight_bytes(weight_dtype)
+        return np.minimum(1.0, self.flop_params * np.asarray(tokens, float) / self.n_params) * self.weight_bytes(weight_dtype)
+
+    def streamed_bytes_per_flop_param(self, weight_dtype: str = "fp16") -> float:
+        """Bytes a full read of the weights costs per weight that multiplies a token."""
+        return self.weight_bytes(weight_dtype) / (self.block_params_per_token + self.head_params)
 
 
 def _model(key: str, row: dict[str, Any]) -> Model:

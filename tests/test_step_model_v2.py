@@ -1,0 +1,131 @@
+"""Step model v2 (issue 11): each operator on its own roofline, derating, overhead, memory fit."""
+
+import numpy as np
+import pytest
+
+import roofline_lab as rl
+
+
+# --- 1. per-operator step time ------------------------------------------------------------
+
+
+def test_batch_256_at_512_tokens_takes_21_7_ms_where_one_roofline_said_16_6():
+    step = rl.decode_step("8b-lab", "a100-lab", batch=256, context_len=512)
+    # GEMMs: 2 * 8e9 * 256 FLOP / 312e12 = 13.13 ms (compute-bound: 256 > 156)
+    assert step.weights_time_s == pytest.approx(2 * 8e9 * 256 / 312e12)
+    # attention: 256 * 512 * 128 KiB = 17.2 GB / 2 TB/s = 8.59 ms (memory-bound)
+    assert step.attention_time_s == pytest.approx(256 * 512 * 131072 / 2e12)
+    assert step.time_s == pytest.approx(21.7e-3, abs=0.05e-3)
+    assert step.one_roofline_time_s == pytest.approx(16.6e-3, abs=0.05e-3)
+    assert (step.weights_bound, step.attention_bound) == ("compute", "memory")
+
+
+def test_time_is_the_sum_of_the_operators_and_the_overhead():
+    step = rl.decode_step("llama-3-8b", "h100-sxm", batch=[1, 64, 512], context_len=4096, overhead_s=2e-4)
+    parts = step.weights_time_s + step.attention_time_s + step.comm_time_s + step.overhead_s
+    np.testing.assert_allclose(step.time_s, parts, rtol=1e-15)
+    assert step.comm_time_s == 0 and step.overhead_s == 2e-4
+    np.testing.assert_allclose(step.flops, step.linear_flops + step.attention_flops)
+
+
+def test_at_context_0_v2_is_the_one_roofline_model_exactly():
+    for batch in (1, 64, 155, 156, 1024):
+        step = rl.decode_step("8b-lab", "a100-lab", batch=batch)
+        assert step.time_s == step.one_roofline_time_s
+        assert step.attention_flops == 0 and step.kv_bytes == 0
+
+
+def test_the_seed_numbers_stay_exact():
+    assert 1 / rl.decode_step("8b-lab", "a100-lab").time_s == 125.0
+    assert rl.decode_step("8b-lab", "a100-lab", batch=64).tokens_per_s == 8000.0
+    assert rl.decode_step("8b-lab", "a100-lab").ridge == 156.0
+    assert 1 / rl.decode_step("8b-lab", "a100-lab", weight_dtype="int4", compute_dtype="fp16").time_s == 500.0
+
+
+def test_bound_labels_follow_a_sweep():
+    step = rl.decode_step("8b-lab", "a100-lab", batch=np.array([1, 155, 156, 4096]), context_len=1024)
+    assert step.weights_bound.tolist() == ["memory", "memory", "compute", "compute"]
+    assert step.attention_bound.tolist() == ["memory"] * 4
+
+
+def test_overhead_makes_the_1b_step_a_fixed_cost_cuda_graphs_remove():
+    bare = rl.decode_step("llama-3.2-1b", "h100-sxm")
+    launched = rl.decode_step("llama-3.2-1b", "h100-sxm", overhead_s=1e-3)
+    assert launched.time_s == pytest.approx(bare.time_s + 1e-3)
+    assert launched.tokens_per_s < 0.5 * bare.tokens_per_s  # the overhead is most of the step
+
+
+# --- 2. compute derating --------------------------------------------------------------------
+
+
+def test_prefill_at_half_the_peak_takes_twice_as_long():
+    full = rl.prefill_step("8b-lab", "a100-lab", 2048)
+    half = rl.prefill_step("8b-lab", "a100-lab", 2048, flops_fraction=0.5)
+    assert full.weights_bound == full.attention_bound == "compute"
+    assert half.time_s == pytest.approx(2 * full.time_s, rel=1e-12)
+    assert half.peak_flops == 156e12
+
+
+def test_memory_bound_decode_ignores_the_flops_fraction():
+    full = rl.decode_step("8b-lab", "a100-lab", batch=8, context_len=1024)
+    derated = rl.decode_step("8b-lab", "a100-lab", batch=8, context_len=1024, flops_fraction=0.5)
+    assert derated.time_s == full.time_s
+
+
+def test_the_effective_ridge_moves_by_the_ratio_of_the_fractions():
+    step = rl.decode_step("8b-lab", "a100-lab", flops_fraction=0.4, bandwidth_fraction=0.8)
+    assert step.ridge == pytest.approx(156.0 * 0.4 / 0.8)
+    assert rl.critical_batch("8b-lab", "a100-lab", flops_fraction=0.4, bandwidth_fraction=0.8) == pytest.approx(78.0)
+
+
+def test_mixed_step_takes_the_same_keywords():
+    step = rl.mixed_step("8b-lab", "a100-lab", 32, 512, 2048, flops_fraction=0.5, overhead_s=1e-4)
+    assert step.peak_flops == 156e12 and step.overhead_s == 1e-4
+
+
+# --- 3. memory: fits, resident bytes ---------------------------------------------------------
+
+
+def test_fits_compares_weights_plus_kv_with_the_gpu_memory():
+    gpu = rl.get_gpu("a100-80gb-sxm")
+    step = rl.decode_step("8b-lab", gpu, batch=np.array([1, 100, 200]), context_len=4096)
+    np.testing.assert_array_equal(step.resident_bytes, 16e9 + np.array([1, 100, 200]) * 4096 * 131072)
+    assert step.memory_capacity_bytes == gpu.memory_bytes
+    assert step.fits.tolist() == [True, True, False]
+    assert rl.decode_step("llama-3.1-405b", gpu).fits is False
+
+
+def test_max_batch_uses_the_exact_80_gib():
+    # (80 * 2**30 - 16e9) / (4096 * 131,072) = 130.2 sequences (119 with a decimal 80 GB)
+    assert rl.max_batch("8b-lab", "a100-80gb-sxm", 4096) == 130
+    assert rl.max_batch("8b-lab", "a100-80gb-sxm", 4096, memory_fraction=0.9) == 114
+
+
+def test_fits_flips_exactly_at_max_batch():
+    n = rl.max_batch("8b-lab", "a100-lab", 4096)
+    steps = rl.decode_step("8b-lab", "a100-lab", batch=[n, n + 1], context_len=4096)
+    assert steps.fits.tolist() == [True, False]
+
+
+def test_prefill_holds_the_prompts_kv():
+    step = rl.prefill_step("8b-lab", "a100-lab", 2048, batch=4)
+    assert step.resident_bytes == 16e9 + 4 * 2048 * 131072
+
+
+# --- 6. chips without fp16 -------------------------------------------------------------------
+
+
+def test_a_tpu_runs_the_16_bit_default_in_bf16():
+    step = rl.decode_step("8b-lab", "tpu-v5e")
+    tpu = rl.get_gpu("tpu-v5e")
+    assert step.compute_dtype == "bf16" and step.peak_flops == tpu.peak_flops("bf16")
+    assert 1 / step.time_s == pytest.approx(tpu.mem_bandwidth / 16e9)
+    assert rl.prefill_step("8b-lab", "tpu-v5e", 128, compute_dtype="fp16").compute_dtype == "bf16"
+
+
+def test_a_v100_runs_bf16_in_fp16_and_others_keep_their_dtype():
+    assert rl.decode_step("8b-lab", "v100-sxm2", weight_dtype="bf16").compute_dtype == "fp16"
+    assert rl.decode_step("8b-lab", "a100-lab").compute_dtype == "fp16"
+    assert rl.decode_step("8b-lab", "a100-lab", weight_dtype="int4", compute_dtype="fp16").compute_dtype == "fp16"
+    with pytest.raises(ValueError, match="NVIDIA H100 SXM has no int4 peak"):
+        rl.decode_step("8b-lab", "h100-sxm", weight_dtype="int4")
