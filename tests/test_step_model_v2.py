@@ -129,3 +129,51 @@ def test_a_v100_runs_bf16_in_fp16_and_others_keep_their_dtype():
     assert rl.decode_step("8b-lab", "a100-lab", weight_dtype="int4", compute_dtype="fp16").compute_dtype == "fp16"
     with pytest.raises(ValueError, match="NVIDIA H100 SXM has no int4 peak"):
         rl.decode_step("8b-lab", "h100-sxm", weight_dtype="int4")
+
+
+# --- 4. real checkpoints: embeddings gathered, the head read every step -----------------------
+
+LLAMA3_8B_EMBEDDING = 128256 * 4096  # vocab x hidden, from its config.json
+
+
+def test_llama3_8b_decode_streams_15_01_gb_not_16_06():
+    m = rl.get_model("llama-3-8b")
+    step = rl.decode_step(m, "a100-80gb-sxm")
+    # every weight but the input embedding, plus the one embedding row batch 1 gathers
+    assert step.weight_bytes == 2 * (m.n_params - LLAMA3_8B_EMBEDDING) + 2 * 4096
+    assert step.weight_bytes / 1e9 == pytest.approx(15.01, abs=0.005)
+    assert m.weight_bytes("fp16") / 1e9 == pytest.approx(16.06, abs=0.005)  # all of it stays resident
+
+
+def test_the_gather_reads_one_embedding_row_per_token():
+    one, many = (rl.decode_step("llama-3-8b", "a100-80gb-sxm", batch=b).weight_bytes for b in (1, 256))
+    assert many - one == 255 * 4096 * 2
+
+
+def test_llama3_8b_prefill_of_2048_tokens_takes_about_95_ms_not_109():
+    step = rl.prefill_step("llama-3-8b", "a100-80gb-sxm", 2048)
+    assert step.time_s == pytest.approx(95e-3, abs=0.5e-3)
+    m = rl.get_model("llama-3-8b")
+    v1_flops = 2 * m.n_params * 2048 + step.attention_flops  # every weight x every token
+    assert v1_flops / step.peak_flops == pytest.approx(109e-3, abs=0.5e-3)
+
+
+def test_prefill_computes_logits_for_each_prompts_last_token_only():
+    m = rl.get_model("llama-3-8b")
+    step = rl.prefill_step(m, "a100-lab", 512, batch=3)
+    blocks = m.n_params - 2 * LLAMA3_8B_EMBEDDING
+    assert step.linear_flops == 2 * blocks * 3 * 512 + 2 * LLAMA3_8B_EMBEDDING * 3
+
+
+def test_a_tied_embedding_is_read_once_as_the_head():
+    m = rl.get_model("llama-3.2-1b")
+    assert m.tie_embeddings and m.embedding_params == 0
+    assert rl.decode_step(m, "a100-lab", batch=64).weight_bytes == 2 * m.n_params
+
+
+@pytest.mark.parametrize("model", ["8b-lab", "70b-lab"])
+def test_lab_presets_stream_exactly_n_params(model):
+    m = rl.get_model(model)
+    step = rl.decode_step(m, "a100-lab", batch=[1, 64, 4096])
+    np.testing.assert_array_equal(step.weight_bytes, 2 * m.n_params)
+    np.testing.assert_array_equal(step.linear_flops, 2 * m.n_params * np.array([1, 64, 4096]))
