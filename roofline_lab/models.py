@@ -106,11 +106,13 @@ class Model:
 
     def body_bytes_per_param(self, weight_dtype: str = "fp16") -> float:
         """Stored bytes of a transformer-block weight: the dtype's, plus group scales for int4 checkpoints."""
+        if self.is_checkpoint and canonical_dtype(weight_dtype) == "int4":
+            return INT4_BITS_PER_WEIGHT / 8
         return dtype_bytes(weight_dtype)
 
     def head_bytes_per_param(self, weight_dtype: str = "fp16") -> float:
-        """Bytes of an output-head or embedding weight."""
-        return dtype_bytes(weight_dtype)
+        """Bytes of an output-head or embedding weight: kept in 16 bits when the body is narrower."""
+        return max(dtype_bytes(weight_dtype), HEAD_BYTES)
 
     def weight_bytes(self, weight_dtype: str = "fp16") -> float:
         """Bytes of all weights as stored (8B lab preset in fp16: 16e9; int4 Llama-3-8B: ~5.8e9)."""

@@ -177,3 +177,28 @@ def test_lab_presets_stream_exactly_n_params(model):
     step = rl.decode_step(m, "a100-lab", batch=[1, 64, 4096])
     np.testing.assert_array_equal(step.weight_bytes, 2 * m.n_params)
     np.testing.assert_array_equal(step.linear_flops, 2 * m.n_params * np.array([1, 64, 4096]))
+
+
+# --- 4b. quantized checkpoints: group scales and a 16-bit head -----------------------------------
+
+
+def test_int4_llama3_8b_streams_about_4_8_gb():
+    m = rl.get_model("llama-3-8b")
+    step = rl.decode_step(m, "a100-80gb-sxm", weight_dtype="int4", compute_dtype="fp16")
+    blocks = m.n_params - 2 * LLAMA3_8B_EMBEDDING
+    # 4 bits + a 16-bit scale and a 16-bit zero per group of 128 = 4.25 bits; the head stays fp16
+    assert step.weight_bytes == blocks * 4.25 / 8 + 2 * LLAMA3_8B_EMBEDDING + 2 * 4096
+    assert step.weight_bytes / 1e9 == pytest.approx(4.8, abs=0.05)
+    assert m.body_bytes_per_param("int4") * 8 == 4.25
+
+
+def test_the_lab_presets_keep_exactly_half_a_byte_per_int4_weight():
+    assert rl.decode_step("8b-lab", "a100-lab", weight_dtype="int4", compute_dtype="fp16").weight_bytes == 4e9
+    assert rl.get_model("70b-lab").weight_bytes("int4") == 35e9
+
+
+def test_fp8_and_int8_checkpoints_keep_the_head_and_embedding_in_16_bits():
+    m = rl.get_model("llama-3-8b")
+    assert m.weight_bytes("fp8") == (m.n_params - 2 * LLAMA3_8B_EMBEDDING) + 2 * 2 * LLAMA3_8B_EMBEDDING
+    assert m.weight_bytes("int8") == m.weight_bytes("fp8")
+    assert m.weight_bytes("fp32") == 4 * m.n_params  # wider than 16 bits: everything in the dtype
