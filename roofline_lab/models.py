@@ -136,7 +136,10 @@ class Model:
         """
         body, head = self.body_bytes_per_param(weight_dtype), self.head_bytes_per_param(weight_dtype)
         tokens = np.asarray(tokens, dtype=float)
-        if self.flop_params < self.n_params:  # MoE row without its expert shape: the v1 bound
+        if self.n_routed_experts:
+            always = self.n_params - self.routed_expert_params - self.embedding_params - self.head_params
+            blocks = always + self.routed_expert_params * self.routed_fraction_read(tokens)
+        elif self.flop_params < self.n_params:  # MoE row without its expert shape: the v1 bound
             blocks = np.minimum(self.n_params, self.flop_params * tokens) - self.head_params - self.embedding_params
         else:
             blocks = self.n_params - self.head_params - self.embedding_params + 0 * tokens
@@ -152,6 +155,9 @@ class Model:
     @property
     def block_params_per_token(self) -> float:
         """Weights of the transformer blocks (no embedding, no head) that multiply each token."""
+        if self.n_routed_experts:
+            routed = self.routed_expert_params * self.experts_per_token / self.n_routed_experts
+            return self.n_params - self.routed_expert_params - self.embedding_params - self.head_params + routed
         return self.flop_params - self.embedding_params - self.head_params
 
 

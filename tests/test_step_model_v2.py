@@ -202,3 +202,28 @@ def test_fp8_and_int8_checkpoints_keep_the_head_and_embedding_in_16_bits():
     assert m.weight_bytes("fp8") == (m.n_params - 2 * LLAMA3_8B_EMBEDDING) + 2 * 2 * LLAMA3_8B_EMBEDDING
     assert m.weight_bytes("int8") == m.weight_bytes("fp8")
     assert m.weight_bytes("fp32") == 4 * m.n_params  # wider than 16 bits: everything in the dtype
+
+
+# --- 5a. mixture of experts: expected weight bytes under top-k routing -------------------------
+
+
+@pytest.mark.parametrize(("batch", "gb"), [(1, 37.5), (8, 164), (256, 671)])
+def test_deepseek_v3_fp8_weight_reads_grow_with_the_experts_a_batch_touches(batch, gb):
+    step = rl.decode_step("deepseek-v3", "h200-sxm", batch=batch, weight_dtype="fp8")
+    assert step.weight_bytes / 1e9 == pytest.approx(gb, abs=0.5)
+
+
+def test_uniform_routing_touches_e_times_one_minus_one_minus_k_over_e_to_the_b_experts():
+    ds = rl.get_model("deepseek-v3")
+    batch = np.array([1, 2, 8, 64, 4096])
+    touched = 256 * (1 - (1 - 8 / 256) ** batch)
+    np.testing.assert_allclose(256 * ds.routed_fraction_read(batch), touched)
+    read = rl.weights_read(ds, batch, "fp8")
+    expert_bytes = ds.routed_expert_params / 256  # fp8: one byte a weight
+    np.testing.assert_allclose(np.diff(read), np.diff(touched * expert_bytes + 7168 * 2 * batch))
+
+
+def test_v1_counted_296_gb_at_batch_8():
+    ds = rl.get_model("deepseek-v3")
+    assert min(ds.n_params, 8 * ds.active_params) / 1e9 == 296  # the bound v2 replaces
+    assert rl.weights_read(ds, 8, "fp8") / 1e9 < 170
