@@ -2,21 +2,35 @@
 exercise cell, and the same kernel runs the saved code, with no restart and no magic command.
 
 The kernel runs on a copy of the package in a temporary folder (LAB_IMPL=starter, PYTHONPATH set to
-the copy), so the repository's own starter.py is never touched.
+the copy) whose starter.py is the shipped stubs (the repository's file with every function put back to
+its stub), so the repository's own starter.py is never touched and a learner's finished one does not
+change the test.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from roofline_lab import lab, reference
+
 ROOT = Path(__file__).resolve().parents[1]
-STUB = re.compile(r'raise NotImplementedError\(\n\s+"ex1 ridge_point:[^\n]*\n\s+\)')
+STUB_LINE = "    raise NotImplementedError('ex1 ridge_point: not written yet?')"
+
+
+def _stubs() -> str:
+    """A starter.py with all six functions as stubs (the signatures are the reference's)."""
+    lines = ["from __future__ import annotations", ""]
+    for name in lab.FUNCTIONS:
+        number = lab.FUNCTIONS.index(name) + 1
+        lines += ["", f"def {name}{inspect.signature(getattr(reference, name))}:",
+                  f"    raise NotImplementedError({f'ex{number} {name}: not written yet?'!r})", ""]
+    return "\n".join(lines)
 
 
 def _output(client, code: str) -> str:
@@ -38,6 +52,7 @@ def _output(client, code: str) -> str:
 @pytest.fixture
 def kernel(tmp_path):
     shutil.copytree(ROOT / "roofline_lab", tmp_path / "roofline_lab", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "roofline_lab" / "starter.py").write_text(_stubs(), encoding="utf-8")
     env = {**os.environ, "LAB_IMPL": "starter", "PYTHONPATH": str(tmp_path)}
     manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
     try:
@@ -64,8 +79,8 @@ def test_write_break_and_fix_starter_py_in_one_kernel(kernel):
     assert "not implemented yet: implement `ridge_point`" in _output(client, check)
 
     stub = starter.read_text(encoding="utf-8")
-    written = STUB.sub("return peak_flops / mem_bandwidth", stub)
-    assert written != stub, "the ridge_point stub was not found in starter.py"
+    assert STUB_LINE in stub
+    written = stub.replace(STUB_LINE, "    return peak_flops / mem_bandwidth")
     _save(starter, written)
     assert "✓ ridge_point matches the reference" in _output(client, check)
     assert _output(client, direct).strip() == "156.0"
