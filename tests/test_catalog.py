@@ -36,6 +36,28 @@ def test_every_entry_is_sourced_and_complete(key):
         assert table == "bandwidth_gb_per_s" or dtype in getattr(gpu, table.replace("tflops", "flops"))
 
 
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_memory_is_exact_bytes_and_the_label_counts_binary_units(key):
+    """A vendor's "80 GB" of HBM/GDDR/LPDDR is 80 GiB: memory dies come in binary sizes."""
+    gpu = rl.get_gpu(key)
+    assert isinstance(gpu.memory_bytes, int)
+    number, unit = gpu.memory_label.split()
+    assert unit in ("GB", "GiB")
+    assert gpu.memory_bytes == int(number) * 2**30
+    assert len(gpu.memory_source) > 20
+
+
+def test_exact_memory_matches_what_the_driver_reports_where_known():
+    # nvidia-smi memory.total: A100 80GB 81920 MiB (all of it), H100 SXM 81559 MiB (driver keeps 361)
+    assert rl.get_gpu("a100-80gb-sxm").memory_bytes == 81920 * 2**20 == 85_899_345_920
+    assert rl.get_gpu("a100-40gb-pcie").memory_bytes == 40960 * 2**20
+    h100 = rl.get_gpu("h100-sxm")
+    assert 0 < h100.memory_bytes - 81559 * 2**20 < 2**30
+    assert h100.memory_label == "80 GB" and h100.memory_bytes > 80e9
+    # rocm-smi on an MI300X: 206,141,652,992 bytes, 16 MiB below 192 GiB
+    assert rl.get_gpu("mi300x").memory_bytes - 206_141_652_992 == 16 * 2**20
+
+
 @pytest.mark.parametrize("key", sorted(PUBLISHED_RIDGES))
 def test_ridge_recomputed_from_the_catalog_matches_the_published_table(key):
     gpu = rl.get_gpu(key)
