@@ -8,7 +8,6 @@ import pytest
 import roofline_lab as rl
 from roofline_lab import attention
 
-
 # --- 1. per-operator step time ------------------------------------------------------------
 
 
