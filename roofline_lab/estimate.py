@@ -102,12 +102,9 @@ class StepEstimate:
 
     @property
     def compute_bound(self) -> Array:
-        """True where the compute-bound operators take at least as long as the memory-bound ones."""
-        w = self.linear_flops / self.peak_flops >= self.weight_bytes / self.mem_bandwidth
-        a = self.attention_flops / self.peak_flops >= self.kv_bytes / self.mem_bandwidth
-        weights, attention = self.weights_time_s, self.attention_time_s
-        compute = np.where(w, weights, 0) + np.where(a, attention, 0)
-        return compute >= weights + attention - compute
+        """The one-roofline verdict: the step's FLOPs take at least as long as its bytes
+        (intensity >= ridge). Which roof each operator sits under: weights_bound, attention_bound."""
+        return self.compute_time_s >= self.memory_time_s
 
     @property
     def tokens_per_s(self) -> Array:

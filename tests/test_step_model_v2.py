@@ -290,3 +290,9 @@ def test_prefill_pairs_are_the_sum_of_what_each_position_attends_to(kind, prompt
     m = replace(rl.get_model("8b-lab"), n_layers=3, n_local_layers=2, attention_window=16, window_kind=kind)
     sees = [min(i, 16) if kind == "sliding" else (i - 1) % 16 + 1 for i in range(1, prompt_len + 1)]
     assert attention.causal_pairs(m, prompt_len) == prompt_len * (prompt_len + 1) / 2 + 2 * sum(sees)
+
+
+def test_compute_bound_stays_the_one_roofline_verdict_beside_the_per_operator_ones():
+    step = rl.decode_step("8b-lab", "a100-lab", batch=256, context_len=512)
+    assert step.intensity < step.ridge and not step.compute_bound  # all bytes vs all FLOPs
+    assert step.weights_bound == "compute"  # yet the GEMMs alone are past their ridge
