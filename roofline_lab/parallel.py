@@ -15,10 +15,14 @@ Functions that accept numpy arrays say so; they broadcast and return arrays.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from roofline_lab import _checks
+from roofline_lab.hardware import Accelerator, get_gpu
+from roofline_lab.interconnects import Network, get_interconnect, get_network, network_names
+from roofline_lab.models import Model, get_model
 
 Array = float | np.ndarray
 
@@ -261,3 +265,120 @@ def moe_alltoall_time_s(
     n = _degree("ep", ep)
     per_gpu = tokens / n * k * hidden * _checks.number("activation_bytes", activation_bytes)
     return layers * ALLTOALLS_PER_MOE_LAYER * alltoall_time_s(per_gpu, int(n), link_bandwidth, latency_s)
+
+
+# --- a parallel layout, as the step model uses it ---------------------------------------------------
+
+#: Bytes per activation value sent between GPUs: 16-bit, as serving engines keep them (fp8 GEMMs too).
+ACTIVATION_BYTES = 2.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one model replica is spread over GPUs, and what its collectives run over.
+
+    tp GPUs split every layer (Megatron), pp stages split the layers, ep = tp spreads the
+    routed experts over the TP group instead of splitting each expert. n_gpus = tp * pp.
+    link_bandwidth / latency_s: the TP group's fabric (NVLink in the domain, the network past it);
+    hop_bandwidth / hop_latency_s: a pipeline hop's.
+    """
+
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    fabric: str = ""
+    link_bandwidth: float = math.inf
+    latency_s: float = 0.0
+    hop_bandwidth: float = math.inf
+    hop_latency_s: float = 0.0
+    kv_replication: float = 1.0
+
+    @property
+    def n_gpus(self) -> int:
+        return self.tp * self.pp
+
+    def comm_time_s(self, model: Model, tokens: Array, activation_bytes: float = ACTIVATION_BYTES) -> Array:
+        """Seconds of communication in one step over `tokens` tokens, nothing overlapped.
+
+        TP: two all-reduces per layer of tokens x hidden x activation_bytes (for MoE layers under
+        ep = tp, the MLP's all-reduce becomes a dispatch and a combine all-to-all). PP: pp - 1
+        hops of the same activations. 0 on one GPU.
+        """
+        tokens = _checks.numbers_array("tokens", tokens, allow_zero=True)
+        hidden = model.hidden_size or model.n_heads * model.head_dim
+        size = tokens * hidden * activation_bytes
+        per_allreduce = ring_allreduce_time_s(size, self.tp, self.link_bandwidth, self.latency_s)
+        moe_layers = moe_layer_count(model) if self.ep > 1 else 0
+        total = (ALLREDUCES_PER_LAYER * model.n_layers - moe_layers) * per_allreduce
+        if moe_layers:
+            top_k = getattr(model, "experts_per_token", 0) or 1
+            total = total + moe_alltoall_time_s(
+                tokens, hidden, top_k, moe_layers, self.ep, self.link_bandwidth, self.latency_s,
+                activation_bytes=activation_bytes,
+            )
+        if self.pp > 1:
+            total = total + (self.pp - 1) * p2p_time_s(size, self.hop_bandwidth, self.hop_latency_s)
+        return total
+
+
+def moe_layer_count(model: Model) -> int:
+    """Layers whose MLP is a routed mixture of experts (0 for a dense model).
+
+    DeepSeek-V3: 61 layers, the first 3 dense -> 58; Llama 4 Maverick: every 2nd of 48 -> 24.
+    """
+    if not getattr(model, "n_routed_experts", 0):
+        return 0
+    dense = getattr(model, "n_dense_layers", 0)
+    step = getattr(model, "moe_layer_step", 1) or 1
+    return (model.n_layers - dense) // step
+
+
+def layout(
+    model: Model | str,
+    gpu: Accelerator | str,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    network: str | Network | None = None,
+) -> Layout:
+    """Check a tp x pp (x ep) layout for a model on a chip and find the fabric its traffic uses.
+
+    Raises a named error when tp or pp is not a whole number >= 1, tp does not divide the
+    attention heads, ep is neither 1 nor tp (or the model has no experts), the chip has no
+    multi-GPU fabric, or tp * pp GPUs spill past the fast domain (8 H100s on an HGX board)
+    while `network` (the scale-out fabric, e.g. 'infiniband-ndr') is not named.
+    """
+    m, g = get_model(model), get_gpu(gpu)
+    tp_, pp_, ep_ = (int(_degree(name, value)) for name, value in (("tp", tp), ("pp", pp), ("ep", ep)))
+    if tp_ > 1:
+        check_tp_heads(m.n_heads, tp_)
+    if ep_ > 1:
+        if not getattr(m, "n_routed_experts", 0):
+            raise ValueError(f"ep={ep_} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
+        if ep_ != tp_:
+            raise ValueError(f"ep must be 1 or equal to tp (experts spread over the TP group), got ep={ep_} with tp={tp_}")
+    n = tp_ * pp_
+    if n == 1:
+        return Layout()
+    fabric = get_interconnect(g)
+    net = None if network is None else get_network(network)
+    if n > fabric.domain_size and net is None:
+        raise ValueError(
+            f"tp={tp_} x pp={pp_} = {n} GPUs is past the fast domain of {g.name} "
+            f"({fabric.domain_size} GPUs on {fabric.name}); name the scale-out network for the rest, "
+            f"e.g. network={fabric.network or network_names()[0]!r} (known: {', '.join(network_names())})"
+        )
+    if tp_ <= fabric.domain_size:
+        link, alpha, over = fabric.bandwidth(tp_), fabric.latency_s(tp_), fabric.name
+    else:  # the TP group's collectives cross the network: its NIC is the narrow link
+        link, alpha, over = net.bandwidth(tp_), net.latency_s(tp_), net.name  # type: ignore[union-attr]
+    if n > fabric.domain_size:  # stages sit in different domains
+        hop_w, hop_alpha = net.link_bandwidth, net.allreduce_latency_s  # type: ignore[union-attr]
+    else:
+        hop_w, hop_alpha = fabric.bandwidth(2), fabric.latency_s(2)
+    return Layout(
+        tp=tp_, pp=pp_, ep=ep_, fabric=over, link_bandwidth=link, latency_s=alpha,
+        hop_bandwidth=hop_w, hop_latency_s=hop_alpha,
+        kv_replication=kv_replication(1 if m.kv_latent_dim else m.n_kv_heads, tp_),
+    )
