@@ -341,6 +341,7 @@ def layout(
     pp: int = 1,
     ep: int = 1,
     network: str | Network | None = None,
+    memory_only: bool = False,
 ) -> Layout:
     """Check a tp x pp (x ep) layout for a model on a chip and find the fabric its traffic uses.
 
@@ -348,6 +349,7 @@ def layout(
     attention heads, ep is neither 1 nor tp (or the model has no experts), the chip has no
     multi-GPU fabric, or tp * pp GPUs spill past the fast domain (8 H100s on an HGX board)
     while `network` (the scale-out fabric, e.g. 'infiniband-ndr') is not named.
+    memory_only=True checks the degrees and heads but looks up no fabric (for capacity sums).
     """
     m, g = get_model(model), get_gpu(gpu)
     tp_, pp_, ep_ = (int(_degree(name, value)) for name, value in (("tp", tp), ("pp", pp), ("ep", ep)))
@@ -361,6 +363,9 @@ def layout(
     n = tp_ * pp_
     if n == 1:
         return Layout()
+    kv_copies = kv_replication(1 if m.kv_latent_dim else m.n_kv_heads, tp_)
+    if _checks.flag("memory_only", memory_only):
+        return Layout(tp=tp_, pp=pp_, ep=ep_, kv_replication=kv_copies)
     fabric = get_interconnect(g)
     net = None if network is None else get_network(network)
     if n > fabric.domain_size and net is None:
@@ -380,5 +385,5 @@ def layout(
     return Layout(
         tp=tp_, pp=pp_, ep=ep_, fabric=over, link_bandwidth=link, latency_s=alpha,
         hop_bandwidth=hop_w, hop_latency_s=hop_alpha,
-        kv_replication=kv_replication(1 if m.kv_latent_dim else m.n_kv_heads, tp_),
+        kv_replication=kv_copies,
     )
