@@ -305,6 +305,8 @@ class Layout:
         hops of the same activations. 0 on one GPU.
         """
         tokens = _checks.numbers_array("tokens", tokens, allow_zero=True)
+        if self.n_gpus == 1:
+            return tokens * 0.0
         hidden = model.hidden_size or model.n_heads * model.head_dim
         size = tokens * hidden * activation_bytes
         per_allreduce = ring_allreduce_time_s(size, self.tp, self.link_bandwidth, self.latency_s)
