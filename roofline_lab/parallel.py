@@ -306,7 +306,7 @@ class Layout:
         """
         tokens = _checks.numbers_array("tokens", tokens, allow_zero=True)
         if self.n_gpus == 1:
-            return tokens * 0.0
+            return 0.0
         hidden = model.hidden_size or model.n_heads * model.head_dim
         size = tokens * hidden * activation_bytes
         per_allreduce = ring_allreduce_time_s(size, self.tp, self.link_bandwidth, self.latency_s)
