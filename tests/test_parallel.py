@@ -351,7 +351,9 @@ def test_scaling_book_full_hbm_decode_step_is_about_19_ms():
     v5e = rl.get_gpu("tpu-v5e")
     pin = 16e9 / v5e.memory_bytes
     batch = rl.max_batch("llama-3-70b", v5e, 8192, weight_dtype="int8", kv_dtype="int8", memory_fraction=pin, tp=8)
-    assert batch == 42  # (128e9 - 70.6e9) / (8192 x 163,840 B); the book's table says 52 from a 68 GB slip
+    # (128e9 - ~71e9) / (8192 x 163,840 B) = 41-42 (the head and embedding stay 16-bit in real int8
+    # checkpoints); the book's table says 52 after a 68 GB slip for 128 - 70 = 58 GB
+    assert abs(batch - 42) <= 1
     step = rl.decode_step("llama-3-70b", v5e, batch, 8192, weight_dtype="int8", compute_dtype="bf16", kv_dtype="int8", tp=8)
     assert step.weights_time_s + step.attention_time_s == pytest.approx(19e-3, rel=0.05)
     assert step.comm_time_s > 0
