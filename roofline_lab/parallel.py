@@ -362,6 +362,7 @@ def layout(
             raise ValueError(f"ep={ep_} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
         if ep_ != tp_:
             raise ValueError(f"ep must be 1 or equal to tp (experts spread over the TP group), got ep={ep_} with tp={tp_}")
+    net = None if network is None else get_network(network)
     n = tp_ * pp_
     if n == 1:
         return Layout()
@@ -369,7 +370,6 @@ def layout(
     if _checks.flag("memory_only", memory_only):
         return Layout(tp=tp_, pp=pp_, ep=ep_, kv_replication=kv_copies)
     fabric = get_interconnect(g)
-    net = None if network is None else get_network(network)
     if n > fabric.domain_size and net is None:
         raise ValueError(
             f"tp={tp_} x pp={pp_} = {n} GPUs is past the fast domain of {g.name} "
@@ -389,3 +389,23 @@ def layout(
         hop_bandwidth=hop_w, hop_latency_s=hop_alpha,
         kv_replication=kv_copies,
     )
+
+
+#: The GPU counts a "GPUs" control offers before the chip's own domain size.
+TP_STEPS = (1, 2, 4, 8)
+
+
+def tp_choices(model: Model | str, gpu: Accelerator | str) -> list[int]:
+    """TP degrees worth offering for a model on a chip: 1, 2, 4, 8 and the fast domain's size,
+    kept where they fit the domain and divide the attention heads.
+
+    Llama-3-70B on H100: [1, 2, 4, 8]; on GB200 (NVL72): [1, 2, 4, 8] (72 does not divide 64
+    heads); on TPU v5e: [1, 2, 4, 8] (256 does not divide 64 either); a chip without a fabric: [1].
+    """
+    m, g = get_model(model), get_gpu(gpu)
+    try:
+        domain = get_interconnect(g).domain_size
+    except ValueError:
+        return [1]
+    steps = sorted({*TP_STEPS, domain})
+    return [n for n in steps if n <= domain and m.n_heads % n == 0]

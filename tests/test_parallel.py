@@ -387,3 +387,17 @@ def test_pope_2022_palm_540b_29_ms_per_token_on_64_tpu_v4_is_above_the_roofline(
     assert floor + comm < published
     assert published / floor < 4.5
     print(f"batch {batch}: floor {floor * 1e3:.1f} ms, + 1D comm {comm * 1e3:.1f} ms, published 29 ms")
+
+
+def test_tp_choices_for_a_gpus_control():
+    assert parallel.tp_choices("llama-3-70b", "h100-sxm") == [1, 2, 4, 8]
+    assert parallel.tp_choices("llama-3-70b", "h100-nvl") == [1, 2]  # a bridged pair
+    assert parallel.tp_choices("llama-3.1-405b", "gb200") == [1, 2, 4, 8]  # 72 does not divide 128 heads
+    assert parallel.tp_choices("8b-lab", "m2-ultra") == [1]
+    for n in parallel.tp_choices("deepseek-v3", "h200-sxm"):
+        rl.decode_step("deepseek-v3", "h200-sxm", 1, weight_dtype="fp8", tp=n)  # every choice runs
+
+
+def test_a_bad_network_name_is_caught_even_on_one_gpu():
+    with pytest.raises(ValueError, match="unknown network"):
+        rl.decode_step("8b-lab", "h100-sxm", 1, network="infiniband-nd")
