@@ -154,7 +154,9 @@ def gpus_to_fit(total_bytes: Array, memory_bytes_per_gpu: float, memory_fraction
     Arrays OK for total_bytes.
     """
     total = _checks.numbers_array("total_bytes", total_bytes, allow_zero=True)
-    usable = _checks.fraction("memory_fraction", memory_fraction) * _checks.number("memory_bytes_per_gpu", memory_bytes_per_gpu)
+    usable = _checks.fraction("memory_fraction", memory_fraction) * _checks.number(
+        "memory_bytes_per_gpu", memory_bytes_per_gpu
+    )
     count = np.maximum(np.ceil(total / usable), 1)
     return count.astype(np.int64) if isinstance(count, np.ndarray) else int(count)
 
@@ -194,7 +196,9 @@ def pipeline_bubble_fraction(pp: int, micro_batches: Array) -> Array:
     return (n - 1) / (m + n - 1)
 
 
-def pipeline_tokens_per_s(tokens_per_micro_batch: Array, stage_time_s: Array, pp: int, micro_batches: Array, hop_time_s: float = 0.0) -> Array:
+def pipeline_tokens_per_s(
+    tokens_per_micro_batch: Array, stage_time_s: Array, pp: int, micro_batches: Array, hop_time_s: float = 0.0
+) -> Array:
     """Tokens/s of a pp-stage pipeline pushing m micro-batches through once (the bubble included).
 
     m * tokens / ((m + pp - 1) * (stage + hop)). As m grows this tends to tokens / (stage + hop):
@@ -315,12 +319,22 @@ class Layout:
         if moe_layers:
             top_k = getattr(model, "experts_per_token", 0) or 1
             total = total + moe_alltoall_time_s(
-                tokens, hidden, top_k, moe_layers, self.ep, self.link_bandwidth, self.latency_s,
+                tokens,
+                hidden,
+                top_k,
+                moe_layers,
+                self.ep,
+                self.link_bandwidth,
+                self.latency_s,
                 activation_bytes=activation_bytes,
             )
         if self.pp > 1:
             total = total + (self.pp - 1) * p2p_time_s(size, self.hop_bandwidth, self.hop_latency_s)
         return total
+
+
+#: The layout of a model on one GPU: nothing split, nothing sent.
+ONE_GPU = Layout()
 
 
 def moe_layer_count(model: Model) -> int:
@@ -361,11 +375,13 @@ def layout(
         if not getattr(m, "n_routed_experts", 0):
             raise ValueError(f"ep={ep_} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
         if ep_ != tp_:
-            raise ValueError(f"ep must be 1 or equal to tp (experts spread over the TP group), got ep={ep_} with tp={tp_}")
+            raise ValueError(
+                f"ep must be 1 or equal to tp (experts spread over the TP group), got ep={ep_} with tp={tp_}"
+            )
     net = None if network is None else get_network(network)
     n = tp_ * pp_
     if n == 1:
-        return Layout()
+        return ONE_GPU
     kv_copies = kv_replication(1 if m.kv_latent_dim else m.n_kv_heads, tp_)
     if _checks.flag("memory_only", memory_only):
         return Layout(tp=tp_, pp=pp_, ep=ep_, kv_replication=kv_copies)
@@ -385,8 +401,14 @@ def layout(
     else:
         hop_w, hop_alpha = fabric.bandwidth(2), fabric.latency_s(2)
     return Layout(
-        tp=tp_, pp=pp_, ep=ep_, fabric=over, link_bandwidth=link, latency_s=alpha,
-        hop_bandwidth=hop_w, hop_latency_s=hop_alpha,
+        tp=tp_,
+        pp=pp_,
+        ep=ep_,
+        fabric=over,
+        link_bandwidth=link,
+        latency_s=alpha,
+        hop_bandwidth=hop_w,
+        hop_latency_s=hop_alpha,
         kv_replication=kv_copies,
     )
 

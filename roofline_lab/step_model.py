@@ -154,7 +154,7 @@ def _step(
     phase: str, m: Model, g: Accelerator, *, tokens: Array, linear_flops: Array, attention_flops: Array,
     weight_bytes: Array, kv_bytes: Array, kv_resident: Array, weight_dtype: str, compute_dtype: str | None,
     bandwidth_fraction: float, flops_fraction: float, overhead_s: float,
-    layout: parallel.Layout = parallel.Layout(),
+    layout: parallel.Layout = parallel.ONE_GPU,
 ) -> StepEstimate:
     compute = runs_in(g, weight_dtype if compute_dtype is None else compute_dtype)
     return StepEstimate(
