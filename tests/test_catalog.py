@@ -8,7 +8,10 @@ from roofline_lab.hardware import GIGA, TERA
 REQUIRED_GPUS = [
     "a100-80gb-sxm", "a100-40gb-pcie", "h100-sxm", "h100-pcie", "h200-sxm", "b200",
     "l4", "l40s", "rtx-4090", "mi300x", "tpu-v5e", "tpu-v6e", "a100-lab",
+    # 2026
+    "b300", "gb300", "mi355x", "tpu-v7", "h20", "rtx-5090", "dgx-spark", "trainium2",
 ]
+SCALAR_FIELDS = ("bandwidth_gb_per_s", "board_power_w", "year", "memory_bytes")
 # Ridge points (dense 16-bit peak / bandwidth, FLOP/byte) as published in shared/reference/gpu_specs.md
 PUBLISHED_RIDGES = {
     "a100-80gb-sxm": 153.0, "a100-40gb-pcie": 200.6, "h100-sxm": 295.4, "h100-pcie": 378.2,
@@ -33,7 +36,31 @@ def test_every_entry_is_sourced_and_complete(key):
     assert set(gpu.dense_flops) <= set(rl.DTYPE_BYTES)
     for field in gpu.unverified:
         table, _, dtype = field.partition(".")
-        assert table == "bandwidth_gb_per_s" or dtype in getattr(gpu, table.replace("tflops", "flops"))
+        assert table in SCALAR_FIELDS or dtype in getattr(gpu, table.replace("tflops", "flops")), field
+
+
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_every_entry_has_a_sourced_power_and_shipping_year(key):
+    gpu = rl.get_gpu(key)
+    assert 2015 <= gpu.year <= 2026
+    assert len(gpu.power_and_year_source) > 30
+    if gpu.board_power_w is None:  # only where the vendor publishes none, and the source says so
+        assert gpu.vendor in ("Google", "Apple", "AWS")
+        assert "publishes no" in gpu.power_and_year_source
+    else:
+        assert 30 <= gpu.board_power_w <= 2000
+
+
+def test_the_2026_parts_show_the_trends_the_course_teaches():
+    # H20: a Hopper cut for export, ridge about 37, decode turns compute-bound at batch ~37
+    assert rl.get_gpu("h20").ridge("fp16") == pytest.approx(37.0, abs=0.1)
+    # Blackwell Ultra: int8 cut to a sliver of fp8, the second datasheet trap beside sparsity
+    for key in ("b300", "gb300"):
+        gpu = rl.get_gpu(key)
+        assert gpu.peak_flops("int8") < gpu.peak_flops("fp8") / 20
+        assert "int8" in gpu.note
+    # the newest parts ship later than the ones they follow
+    assert rl.get_gpu("b300").year > rl.get_gpu("b200").year - 1 and rl.get_gpu("tpu-v7").year > rl.get_gpu("tpu-v6e").year
 
 
 @pytest.mark.parametrize("key", ALL_GPUS)
