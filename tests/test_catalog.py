@@ -167,3 +167,33 @@ def test_published_parameter_count_matches_the_config_shape(key):
 def test_moe_model_multiplies_only_its_active_parameters():
     ds = rl.get_model("deepseek-v3")
     assert ds.flop_params == 37e9 and ds.n_params == 671e9
+    # the shape's always-read part plus 8 of 256 routed experts: 37.5B, the published "37B activated"
+    per_token = ds.block_params_per_token + ds.head_params + ds.embedding_params
+    assert per_token == pytest.approx(ds.active_params, rel=0.02)
+
+
+MOE_MODELS = [k for k in rl.model_names() if rl.get_model(k).flop_params < rl.get_model(k).n_params]
+
+
+@pytest.mark.parametrize("key", MOE_MODELS)
+def test_routed_expert_params_are_recomputed_from_the_shape(key):
+    m = rl.get_model(key)
+    assert m.n_routed_experts > m.experts_per_token > 0 and m.moe_intermediate_size > 0
+    expert = 3 * m.hidden_size * m.moe_intermediate_size  # gate, up and down projections (SwiGLU)
+    assert m.routed_expert_params == m.n_moe_layers * m.n_routed_experts * expert
+    assert m.routed_expert_params < m.n_params
+
+
+def test_deepseek_v3_has_58_moe_layers_after_3_dense_ones():
+    ds = rl.get_model("deepseek-v3")
+    assert (ds.n_dense_layers, ds.n_moe_layers, ds.n_shared_experts) == (3, 58, 1)
+
+
+@pytest.mark.parametrize("key", rl.model_names())
+def test_attention_fields_are_consistent(key):
+    m = rl.get_model(key)
+    if m.kv_lora_rank:  # MLA caches the compressed KV plus the shared rope key
+        assert m.kv_latent_dim == m.kv_lora_rank + m.qk_rope_head_dim
+    assert (m.attention_window > 0) == (m.n_local_layers > 0) == (m.window_kind in ("sliding", "chunked"))
+    assert 0 <= m.n_local_layers <= m.n_layers
+    assert 1 <= m.moe_layer_step and 0 <= m.n_dense_layers < m.n_layers
