@@ -226,7 +226,7 @@ CARD_ACTIVE = {  # gpt-oss's card leaves the input embedding out of "active"
 
 def _moe_layers(m) -> int:
     """Layers with routed experts: every moe_layer_step-th one after n_dense_layers dense ones."""
-    if not getattr(m, "n_routed_experts", 0):
+    if not m.n_routed_experts:
         return 0
     return len(range(m.n_dense_layers + m.moe_layer_step - 1, m.n_layers, m.moe_layer_step))
 
@@ -240,17 +240,17 @@ def _config_params(m, *, qk_norm=False, norms=2, biases=False) -> tuple[int, int
     attention += 2 * m.head_dim if qk_norm else 0
     attention += (q_width + 2 * kv_width + d + m.n_heads) if biases else 0  # + one sink per head
     n_moe = _moe_layers(m)
-    experts = getattr(m, "n_routed_experts", 0)
-    expert = 3 * d * getattr(m, "moe_intermediate_size", 0)
+    experts = m.n_routed_experts
+    expert = 3 * d * m.moe_intermediate_size
     if biases:  # gate_up bias (2 * width) and down bias (d)
         expert += 2 * m.moe_intermediate_size + d
     router = d * experts + (experts if biases else 0)
     dense_layer = attention + 3 * d * m.intermediate_size + norms * d
-    moe_layer = attention + (experts + getattr(m, "n_shared_experts", 0)) * expert + router + norms * d
+    moe_layer = attention + (experts + m.n_shared_experts) * expert + router + norms * d
     embeddings = m.vocab_size * d * (1 if m.tie_embeddings else 2)
     total = embeddings + (m.n_layers - n_moe) * dense_layer + n_moe * moe_layer + d
-    active = total - n_moe * experts * expert + n_moe * getattr(m, "experts_per_token", 0) * expert
-    routed = n_moe * experts * 3 * d * getattr(m, "moe_intermediate_size", 0)  # expert weights, biases aside
+    active = total - n_moe * experts * expert + n_moe * m.experts_per_token * expert
+    routed = n_moe * experts * 3 * d * m.moe_intermediate_size  # expert weights, biases aside
     return total, active, routed
 
 
@@ -260,7 +260,7 @@ def test_2026_parameter_counts_match_the_config_shape(key):
     total, active, routed = _config_params(m, **FAMILY_EXTRAS[key])
     assert m.n_params == total
     assert m.flop_params == active
-    assert getattr(m, "routed_expert_params", 0) == routed
+    assert m.routed_expert_params == routed
     assert total / 1e9 == pytest.approx(CARD_TOTALS[key], rel=0.025)
     if key in CARD_ACTIVE:
         card_active = active - (m.vocab_size * m.hidden_size if key.startswith("gpt-oss") else 0)
@@ -271,7 +271,7 @@ def test_2026_parameter_counts_match_the_config_shape(key):
 def test_2026_models_cite_their_config_and_window(key):
     m = rl.get_model(key)
     assert "config.json" in m.source and "/blob/main/config.json" in m.source
-    window = getattr(m, "attention_window", 0)
+    window = m.attention_window
     if window:
         assert 0 < m.n_local_layers < m.n_layers
         assert m.window_kind == ("chunked" if key.startswith("llama-4") else "sliding")
