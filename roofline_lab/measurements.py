@@ -46,6 +46,7 @@ __all__ = [
     "bandwidth_utilization",
     "bound_step",
     "bound_tokens_per_s",
+    "by",
     "load_runs",
     "parse_run",
     "runs",
@@ -263,9 +264,10 @@ def bandwidth_utilization(run: Run) -> float:
 
 def by(field: str, rows: Sequence[Run] | None = None) -> dict[Any, list[Run]]:
     """Group runs by a field ('engine', 'gpu', 'batch', 'tp', ...), keys in first-seen order."""
+    names = [f.name for f in dataclasses.fields(Run)]
+    if field not in names:
+        raise ValueError(f"field must be one of Run's fields ({', '.join(names)}), got {field!r}")
     groups: dict[Any, list[Run]] = {}
     for r in runs() if rows is None else rows:
-        if field not in {f.name for f in dataclasses.fields(Run)}:
-            raise ValueError(f"field must be one of Run's fields, got {field!r}")
         groups.setdefault(getattr(r, field), []).append(r)
     return groups
