@@ -256,8 +256,9 @@ def bound_tokens_per_s(run: Run) -> float:
 def bandwidth_utilization(run: Run) -> float:
     """Measured / bound: the share of the best case the engine reached (0..1 if the bound holds).
 
-    The runs here are all memory-bound at their bound, so this is the memory-bandwidth
-    utilisation (the MBU of Databricks' serving posts) the seed lab puts at 60-80 %.
+    Where the bound is memory-bound (every batch-1 run, most others) this is the
+    memory-bandwidth utilisation, the MBU of Databricks' serving posts, which the seed lab
+    puts at 60-80 %; where it is compute-bound it is the share of peak math reached.
     """
     return run.tokens_per_s / bound_tokens_per_s(run)
 
