@@ -82,6 +82,7 @@ _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "tp": int,
     "kv_dtype": str,
     "output_len": int,
+    "printed_gb_per_s": (int, float),
     "speculative": bool,
     "note": str,
 }
@@ -105,6 +106,7 @@ class Run:
     tp: int = 1
     kv_dtype: str = "fp16"
     output_len: int | None = None
+    printed_gb_per_s: float | None = None  # memory bandwidth the source reports, per GPU
     speculative: bool = False
     note: str = ""
 
@@ -154,6 +156,13 @@ def parse_run(row: Mapping[str, Any], index: int = 0) -> Run:
     if not rate > 0 or rate == float("inf"):
         raise ValueError(f"{where}: tokens_per_s must be a finite number > 0, got {fields['tokens_per_s']!r}")
     fields["tokens_per_s"] = rate
+    if "printed_gb_per_s" in fields:
+        gbs = float(fields["printed_gb_per_s"])
+        if not 0 < gbs < float("inf"):
+            raise ValueError(
+                f"{where}: printed_gb_per_s must be a finite number > 0, got {fields['printed_gb_per_s']!r}"
+            )
+        fields["printed_gb_per_s"] = gbs
     if not fields["source"].startswith(("https://", "http://")):
         raise ValueError(f"{where}: source must be a URL (https://...), got {fields['source']!r}")
     if fields["engine"] not in ENGINES:

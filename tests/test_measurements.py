@@ -185,6 +185,7 @@ def test_a_row_naming_an_unknown_model_is_a_named_error():
         ({"quote": " "}, ValueError, "quote must say where"),
         ({"weight_dtype": "fp9"}, ValueError, "weight_dtype: unknown dtype"),
         ({"speculative": "yes"}, TypeError, "speculative must be bool"),
+        ({"printed_gb_per_s": -1.0}, ValueError, "printed_gb_per_s must be a finite number > 0"),
         ({"tokens": 5}, ValueError, r"unknown field\(s\) tokens; allowed"),
         ({"gpu": "m2-ultra", "compute_dtype": "bf16"}, ValueError, "compute_dtype: Apple M2 Ultra has no bf16 peak"),
     ],
@@ -217,3 +218,15 @@ def test_grouping_by_a_field():
     assert {"gpt-fast", "TensorRT-LLM", "NVIDIA NIM", "llama.cpp"} <= set(groups)
     with pytest.raises(ValueError, match="field must be one of"):
         ms.by("colour")
+
+
+def test_printed_bandwidth_is_below_the_datasheet_and_the_bound_reads_no_more_than_the_engine():
+    printed = [r for r in RUNS if r.printed_gb_per_s is not None]
+    assert len(printed) >= 10
+    for r in printed:
+        assert r.printed_gb_per_s * 1e9 < rl.get_gpu(r.gpu).mem_bandwidth, r.label
+        if r.tp == 1 and not r.speculative:
+            # bytes the engine says it read per token (its GB/s over its tok/s) against the bound's:
+            # a bound counting more bytes than the engine moved would be too tight
+            engine_bytes = r.printed_gb_per_s * 1e9 / r.tokens_per_s * r.batch
+            assert float(ms.bound_step(r).bytes) <= engine_bytes * 1.01, r.label
