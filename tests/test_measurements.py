@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -230,3 +231,10 @@ def test_printed_bandwidth_is_below_the_datasheet_and_the_bound_reads_no_more_th
             # a bound counting more bytes than the engine moved would be too tight
             engine_bytes = r.printed_gb_per_s * 1e9 / r.tokens_per_s * r.batch
             assert float(ms.bound_step(r).bytes) <= engine_bytes * 1.01, r.label
+
+
+def test_every_quote_shows_the_figure_the_row_stores():
+    # a transcription check: the quoted passage prints the very tokens/s the row holds
+    for r in RUNS:
+        printed = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", r.quote.replace(",", ""))}
+        assert r.tokens_per_s in printed, f"{r.label}: {r.tokens_per_s} is not in its quote {r.quote!r}"
