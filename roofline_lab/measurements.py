@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -167,9 +168,10 @@ def parse_run(row: Mapping[str, Any], index: int = 0) -> Run:
         raise ValueError(f"{where}: source must be a URL (https://...), got {fields['source']!r}")
     if fields["engine"] not in ENGINES:
         raise ValueError(f"{where}: engine must be one of {', '.join(ENGINES)}, got {fields['engine']!r}")
-    for key in ("quote", "date"):
-        if not fields[key].strip():
-            raise ValueError(f"{where}: {key} must say where the figure is, got an empty string")
+    if not fields["quote"].strip():
+        raise ValueError(f"{where}: quote must say where in the source the figure is, got an empty string")
+    if not re.fullmatch(r"(19|20)\d\d(-[01]\d(-[0-3]\d)?)?", fields["date"]):
+        raise ValueError(f"{where}: date must be YYYY, YYYY-MM or YYYY-MM-DD, got {fields['date']!r}")
 
     try:
         fields["model"] = get_model(fields["model"]).key

@@ -184,6 +184,7 @@ def test_a_row_naming_an_unknown_model_is_a_named_error():
         ({"source": "gpt-fast README"}, ValueError, "source must be a URL"),
         ({"engine": "my-engine"}, ValueError, "engine must be one of"),
         ({"quote": " "}, ValueError, "quote must say where"),
+        ({"date": "Dec 2023"}, ValueError, "date must be YYYY, YYYY-MM or YYYY-MM-DD"),
         ({"weight_dtype": "fp9"}, ValueError, "weight_dtype: unknown dtype"),
         ({"speculative": "yes"}, TypeError, "speculative must be bool"),
         ({"printed_gb_per_s": -1.0}, ValueError, "printed_gb_per_s must be a finite number > 0"),
