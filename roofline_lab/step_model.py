@@ -20,14 +20,13 @@ return arrays. All quantities are SI: FLOP, FLOP/s, bytes, bytes/s, seconds.
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from roofline_lab import _checks, attention as attn, reference
+from roofline_lab import _checks, reference
+from roofline_lab import attention as attn
 from roofline_lab.dtypes import canonical_dtype
+from roofline_lab.estimate import StepEstimate
 from roofline_lab.hardware import Accelerator, get_gpu
 from roofline_lab.models import Model, get_model, kv_values_per_token
 
@@ -46,10 +45,24 @@ _whole = functools.partial(_checks.number, integer=True)
 _sizes = functools.partial(_checks.numbers_array, integer=True)
 _counts = functools.partial(_checks.numbers_array, integer=True, allow_zero=True)
 _reals = _checks.numbers_array
-_model = lambda _name, value: get_model(value)  # noqa: E731
-_gpu = lambda _name, value: get_gpu(value)  # noqa: E731
-_dtype = lambda _name, value: canonical_dtype(value)  # noqa: E731
-_maybe_dtype = lambda _name, value: None if value is None else canonical_dtype(value)  # noqa: E731
+
+
+def _model(_name: str, value: Model | str) -> Model:
+    return get_model(value)
+
+
+def _gpu(_name: str, value: Accelerator | str) -> Accelerator:
+    return get_gpu(value)
+
+
+def _dtype(_name: str, value: str) -> str:
+    return canonical_dtype(value)
+
+
+def _maybe_dtype(_name: str, value: str | None) -> str | None:
+    return None if value is None else canonical_dtype(value)
+
+
 _seconds = functools.partial(_checks.number, allow_zero=True)
 _STEP = dict(
     model=_model, gpu=_gpu, weight_dtype=_dtype, compute_dtype=_maybe_dtype, kv_dtype=_dtype,
@@ -121,119 +134,6 @@ def weights_read(model: Model | str, tokens: Array, weight_dtype: str = "fp16") 
     only the experts its tokens are routed to. Arrays OK for tokens.
     """
     return model.streamed_weight_bytes(weight_dtype, tokens)
-
-
-@dataclass(frozen=True)
-class StepEstimate:
-    """One forward step's work and time. Fields are floats, or arrays after a sweep.
-
-    tokens: tokens produced or consumed by the step (decode: batch; prefill: batch * prompt).
-    flops: all FLOPs, of which attention_flops are attention's (the rest, linear_flops, the GEMMs).
-    peak_flops, mem_bandwidth: the rates the step runs at (datasheet x flops_fraction /
-    bandwidth_fraction). resident_bytes: weights + KV cache held; fits: within memory_capacity_bytes.
-    compute_dtype: the dtype the math ran in (bf16 where a chip lists no fp16).
-    """
-
-    phase: str
-    tokens: Array
-    flops: Array
-    weight_bytes: Array
-    kv_bytes: Array
-    peak_flops: float
-    mem_bandwidth: float
-    attention_flops: Array = 0.0
-    overhead_s: float = 0.0
-    comm_time_s: Array = 0.0
-    resident_bytes: Array = 0.0
-    memory_capacity_bytes: float = math.inf
-    compute_dtype: str = ""
-
-    @property
-    def linear_flops(self) -> Array:
-        """FLOPs of the weight GEMMs (projections, MLP, experts, head)."""
-        return self.flops - self.attention_flops
-
-    @property
-    def bytes(self) -> Array:
-        """Bytes moved from or to memory in the step."""
-        return self.weight_bytes + self.kv_bytes
-
-    @property
-    def intensity(self) -> Array:
-        """FLOP/byte of the step."""
-        return self.flops / self.bytes
-
-    @property
-    def ridge(self) -> float:
-        """FLOP/byte at which this chip, at these achieved rates, turns compute-bound."""
-        return reference.ridge_point(self.peak_flops, self.mem_bandwidth)
-
-    @property
-    def memory_time_s(self) -> Array:
-        return self.bytes / self.mem_bandwidth
-
-    @property
-    def compute_time_s(self) -> Array:
-        return self.flops / self.peak_flops
-
-    @property
-    def weights_time_s(self) -> Array:
-        """The GEMMs on their own roofline: max(weight bytes / BW, linear FLOPs / peak)."""
-        return np.maximum(self.weight_bytes / self.mem_bandwidth, self.linear_flops / self.peak_flops)
-
-    @property
-    def attention_time_s(self) -> Array:
-        """Attention on its own roofline: max(KV bytes / BW, attention FLOPs / peak)."""
-        return np.maximum(self.kv_bytes / self.mem_bandwidth, self.attention_flops / self.peak_flops)
-
-    @property
-    def time_s(self) -> Array:
-        """Seconds per step: weights time + attention time + communication + fixed overhead."""
-        return self.weights_time_s + self.attention_time_s + self.comm_time_s + self.overhead_s
-
-    @property
-    def one_roofline_time_s(self) -> Array:
-        """The seed's (v1) model: max(all bytes / BW, all FLOPs / peak), no overhead."""
-        return np.maximum(self.memory_time_s, self.compute_time_s)
-
-    @property
-    def weights_bound(self) -> Any:
-        """'compute' or 'memory': which roof the GEMMs sit under (an array of them after a sweep)."""
-        return _regime(self.linear_flops / self.peak_flops >= self.weight_bytes / self.mem_bandwidth)
-
-    @property
-    def attention_bound(self) -> Any:
-        """'compute' or 'memory': which roof attention sits under."""
-        return _regime(self.attention_flops / self.peak_flops >= self.kv_bytes / self.mem_bandwidth)
-
-    @property
-    def compute_bound(self) -> Array:
-        """True where the compute-bound operators take at least as long as the memory-bound ones."""
-        w = self.linear_flops / self.peak_flops >= self.weight_bytes / self.mem_bandwidth
-        a = self.attention_flops / self.peak_flops >= self.kv_bytes / self.mem_bandwidth
-        weights, attention = self.weights_time_s, self.attention_time_s
-        compute = np.where(w, weights, 0) + np.where(a, attention, 0)
-        return compute >= weights + attention - compute
-
-    @property
-    def tokens_per_s(self) -> Array:
-        return self.tokens / self.time_s
-
-    @property
-    def flops_utilization(self) -> Array:
-        """Share of the (derated) peak the step keeps busy, 0..1."""
-        return self.flops / self.time_s / self.peak_flops
-
-    @property
-    def fits(self) -> Any:
-        """Whether the weights and the KV cache held fit in the GPU's memory (array after a sweep)."""
-        fits = np.asarray(self.resident_bytes) <= self.memory_capacity_bytes
-        return bool(fits) if fits.ndim == 0 else fits
-
-
-def _regime(compute: Any) -> Any:
-    labels = np.where(compute, "compute", "memory")
-    return str(labels) if labels.ndim == 0 else labels
 
 
 def runs_in(gpu: Accelerator, dtype: str) -> str:

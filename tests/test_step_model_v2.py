@@ -1,10 +1,12 @@
 """Step model v2 (issue 11): each operator on its own roofline, derating, overhead, memory fit."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import roofline_lab as rl
-
+from roofline_lab import attention
 
 # --- 1. per-operator step time ------------------------------------------------------------
 
@@ -227,3 +229,70 @@ def test_v1_counted_296_gb_at_batch_8():
     ds = rl.get_model("deepseek-v3")
     assert min(ds.n_params, 8 * ds.active_params) / 1e9 == 296  # the bound v2 replaces
     assert rl.weights_read(ds, 8, "fp8") / 1e9 < 170
+
+
+# --- 5b. MLA: absorbed attention FLOPs ---------------------------------------------------------
+
+def test_mla_decode_spends_2176_flop_per_head_per_cached_token():
+    ds = rl.get_model("deepseek-v3")
+    assert attention.flops_per_pair(ds) == 2 * (512 + 64) + 2 * 512 == 2176  # v1: 4 x 128 = 512
+    per_token = rl.attention_flops_per_token(ds, 4096)
+    assert per_token == 61 * 128 * 2176 * 4096
+    assert per_token / 1e9 == pytest.approx(69.6, abs=0.05)
+
+
+def test_mla_prefill_runs_the_expanded_form():
+    ds = rl.get_model("deepseek-v3")
+    assert attention.flops_per_pair(ds, absorbed=False) == 2 * (128 + 64) + 2 * 128
+    step = rl.prefill_step(ds, "h200-sxm", 1024, weight_dtype="fp8")
+    assert step.attention_flops == 61 * 128 * 640 * 1024 * 1025 / 2
+
+
+def test_mla_reads_its_576_wide_latent_per_layer():
+    step = rl.decode_step("deepseek-v3", "h200-sxm", batch=4, context_len=1000, weight_dtype="fp8", kv_dtype="bf16")
+    assert step.kv_bytes == 4 * 1000 * 61 * 576 * 2
+
+
+# --- 5c. sliding-window and chunked attention -----------------------------------------------------
+
+
+def test_mistral_reads_and_holds_at_most_its_4096_token_window():
+    contexts = np.array([1024, 4096, 8192, 32768])
+    step = rl.decode_step("mistral-7b", "a100-80gb-sxm", batch=8, context_len=contexts)
+    np.testing.assert_array_equal(step.kv_bytes, 8 * np.minimum(contexts, 4096) * 131072)
+    np.testing.assert_array_equal(step.attention_flops, 8 * 32 * 32 * 4 * 128 * np.minimum(contexts, 4096))
+    assert rl.max_batch("mistral-7b", "a100-80gb-sxm", 32768) == rl.max_batch("mistral-7b", "a100-80gb-sxm", 4096)
+
+
+def test_a_5_local_to_1_global_pattern_reads_the_window_in_local_layers_only():
+    # Gemma 3's pattern on a Llama-3-8B-shaped stand-in: 30 of 36 layers see 1,024 tokens
+    m = replace(rl.get_model("llama-3-8b"), n_layers=36, n_local_layers=30, attention_window=1024,
+                window_kind="sliding")
+    step = rl.decode_step(m, "h100-sxm", batch=2, context_len=32768)
+    per_layer_token = 2 * 8 * 128 * 2
+    assert step.kv_bytes == 2 * (6 * 32768 + 30 * 1024) * per_layer_token
+    assert step.resident_bytes == m.weight_bytes() + step.kv_bytes
+
+
+def test_chunked_attention_restarts_at_every_chunk():
+    m = replace(rl.get_model("llama-3-8b"), n_local_layers=24, attention_window=8192, window_kind="chunked")
+    contexts = np.array([100, 8191, 8192, 8300])
+    step = rl.decode_step(m, "h100-sxm", batch=1, context_len=contexts)
+    np.testing.assert_array_equal(step.kv_bytes, (8 * contexts + 24 * (contexts % 8192)) * 4096)
+    # the cache is sized for a full chunk
+    assert rl.max_batch(m, "h100-sxm", 8300) == rl.max_batch(
+        replace(m, window_kind="sliding"), "h100-sxm", 8300)
+
+
+@pytest.mark.parametrize("kind", ["sliding", "chunked"])
+@pytest.mark.parametrize("prompt_len", [1, 5, 16, 17, 40, 64])
+def test_prefill_pairs_are_the_sum_of_what_each_position_attends_to(kind, prompt_len):
+    m = replace(rl.get_model("8b-lab"), n_layers=3, n_local_layers=2, attention_window=16, window_kind=kind)
+    sees = [min(i, 16) if kind == "sliding" else (i - 1) % 16 + 1 for i in range(1, prompt_len + 1)]
+    assert attention.causal_pairs(m, prompt_len) == prompt_len * (prompt_len + 1) / 2 + 2 * sum(sees)
+
+
+def test_compute_bound_stays_the_one_roofline_verdict_beside_the_per_operator_ones():
+    step = rl.decode_step("8b-lab", "a100-lab", batch=256, context_len=512)
+    assert step.intensity < step.ridge and not step.compute_bound  # all bytes vs all FLOPs
+    assert step.weights_bound == "compute"  # yet the GEMMs alone are past their ridge

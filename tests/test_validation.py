@@ -107,3 +107,32 @@ def test_is_compute_bound_must_answer_with_a_bool():
 
     with pytest.raises(TypeError, match=r"returns_a_difference returned -155.0; it should return a bool"):
         lab._checked(returns_a_difference, bool)(1.0, 156.0)
+
+
+def test_a_rule_for_an_argument_the_function_lacks_is_caught_when_declared():
+    from roofline_lab import _checks
+
+    with pytest.raises(TypeError, match="body has no argument batch"):
+        @_checks.arguments(batch=_checks.number)
+        def body(tokens):
+            return tokens
+
+
+def test_each_argument_is_checked_once_per_call(monkeypatch):
+    from roofline_lab import _checks
+
+    seen = []
+    real = _checks.numbers_array
+
+    def counting(name, value, **kw):
+        seen.append(name)
+        return real(name, value, **kw)
+
+    @_checks.arguments(("batch", "context_len"), batch=counting, context_len=counting)
+    def step(batch, context_len=0):
+        return batch * context_len
+
+    assert step([1, 2], 3).tolist() == [3.0, 6.0]
+    assert seen == ["batch", "context_len"]
+    with pytest.raises(ValueError, match="context_len must be a finite number > 0, got 0"):
+        step(1)
