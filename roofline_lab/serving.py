@@ -26,7 +26,7 @@ import inspect
 import math
 import numbers
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
@@ -469,7 +469,8 @@ def usd_per_million_tokens(usd_per_gpu_hour: Array, tokens_per_s: Array, n_gpus:
     if isinstance(usd_per_gpu_hour, (list, tuple, np.ndarray)):
         price = np.asarray(usd_per_gpu_hour, dtype=float)
         if not np.isfinite(price).all() or (price < 0).any():
-            raise ValueError(f"usd_per_gpu_hour must be a price in US dollars >= 0 everywhere, got {usd_per_gpu_hour!r}")
+            raise ValueError(
+                f"usd_per_gpu_hour must be a price in US dollars >= 0 everywhere, got {usd_per_gpu_hour!r}")
     else:
         price = _price("usd_per_gpu_hour", usd_per_gpu_hour)
     tps = _checks.numbers_array("tokens_per_s", tokens_per_s)
@@ -1306,7 +1307,8 @@ def frontier_presets() -> list[ServingPreset]:
     for target in (0.020, 0.050):
         op = best_decode_batch(model, gpu, ctx, target)
         out.append(ServingPreset(
-            f"best batch under {target * 1e3:.0f} ms", _preset_settings(model=model, gpu=gpu, batch=op.batch, context=ctx),
+            f"best batch under {target * 1e3:.0f} ms",
+            _preset_settings(model=model, gpu=gpu, batch=op.batch, context=ctx),
             f"At {ctx:,} tokens of context the largest batch with steps under {target * 1e3:.0f} ms is {op.batch}: "
             f"{op.tokens_per_s:,.0f} tok/s from the GPU, {op.per_user_tokens_per_s:.0f} tok/s for each user "
             f"(limited by {op.limited_by}).",
@@ -1332,7 +1334,8 @@ def capstone_presets() -> list[ServingPreset]:
             _preset_settings(model=problem.model, gpu=r.plan.gpu, batch=r.plan.batch, context=problem.context_len,
                              dtype=problem.weight_dtype, compute_dtype=problem.weight_dtype),
             f"{r.plan.n_gpus} x {r.plan.gpu} as {r.replicas:g} TP{r.plan.tp} replicas, batch {r.plan.batch}: "
-            f"{r.inter_token_latency_s * 1e3:.0f} ms between tokens, ${r.usd_per_million_tokens:.2f} per million tokens.",
+            f"{r.inter_token_latency_s * 1e3:.0f} ms between tokens, "
+            f"${r.usd_per_million_tokens:.2f} per million tokens.",
             MappingProxyType(dict(tp=r.plan.tp, n_gpus=r.plan.n_gpus, problem=problem.name)),
         ))
     return out

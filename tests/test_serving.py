@@ -8,7 +8,6 @@ Hand numbers use the lab presets (8b-lab: 16 GB of fp16 weights; a100-lab: 312 T
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 import tomllib
 from importlib import resources
@@ -100,8 +99,10 @@ def test_frontier_by_hand_on_the_lab_a100():
     assert f.tokens_per_s_per_gpu[1] == pytest.approx(8000)
 
 
-@pytest.mark.parametrize("model, gpu, context, tp", [("llama-3-8b", "h100-sxm", 4096, 1), ("8b-lab", "a100-lab", 0, 1),
-                                                     ("mistral-7b", "l4", 2048, 1), ("llama-3-70b", "h100-sxm", 4096, 4)])
+@pytest.mark.parametrize("model, gpu, context, tp", [
+    ("llama-3-8b", "h100-sxm", 4096, 1), ("8b-lab", "a100-lab", 0, 1),
+    ("mistral-7b", "l4", 2048, 1), ("llama-3-70b", "h100-sxm", 4096, 4),
+])
 def test_frontier_is_monotone_up_to_the_memory_wall(model, gpu, context, tp):
     f = sv.decode_frontier(model, gpu, context, tp=tp)
     assert f.batch[0] == 1 and f.batch[-1] == f.memory_wall_batch > 1
