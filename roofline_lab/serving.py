@@ -1064,7 +1064,7 @@ def evaluate_plan(problem: Problem, plan: Plan) -> PlanReport:
                      f"target: lower the batch, raise tp, or add replicas")
     if capacity < demand * (1 - 1e-12):
         failures.append("throughput")
-        hints.append(f"throughput: {replicas:g} replicas x batch {batch} deliver {capacity:,.0f} tok/s, the traffic "
+        hints.append(f"throughput: {replicas:g} replica{'' if replicas == 1 else 's'} x batch {batch} deliver {capacity:,.0f} tok/s, the traffic "
                      f"needs {demand:,.0f}: add replicas or raise the batch")
     if problem.max_ttft_s is not None and ttft > problem.max_ttft_s and "prefill" not in failures:
         failures.append("ttft")
@@ -1076,8 +1076,11 @@ def evaluate_plan(problem: Problem, plan: Plan) -> PlanReport:
                       usd_hour, cost, tuple(failures), tuple(hints))
 
 
-def _largest_feasible_batches(problem: Problem, gpu: str, tp: int) -> dict[int, int]:
-    """{n_gpus: the biggest batch cap that passes every constraint} for one chip and tp (0: none)."""
+def largest_feasible_batches(problem: Problem, gpu: str, tp: int) -> dict[int, int]:
+    """{n_gpus: the biggest batch cap that passes every constraint} for one chip and tp (0: none).
+
+    n_gpus runs over tp, 2 tp, ... max_gpus. Useful to draw cost against GPU count.
+    """
     engine = _problem_engine(problem, gpu, tp)
     wall = int(engine.max_batch(problem.context_len, problem.memory_fraction))
     out = {n: 0 for n in range(tp, problem.max_gpus + 1, tp)}
@@ -1102,13 +1105,50 @@ def _largest_feasible_batches(problem: Problem, gpu: str, tp: int) -> dict[int, 
     return out
 
 
+@dataclass(frozen=True)
+class ReplicaOption:
+    """What one replica of `tp` GPUs can do for a problem, before the traffic is split."""
+
+    gpu: str
+    tp: int
+    max_batch: int  # memory wall at the full context
+    prefill_s: float  # one prompt's prefill
+    best_batch: int  # largest batch whose decode step alone meets the inter-token target (0: none)
+    step_s: float  # decode step at best_batch (nan if none)
+    tokens_per_s: float  # generated tokens/s at best_batch with no prefill (0 if none)
+
+
+def replica_options(problem: Problem, gpu: str | None = None) -> list[ReplicaOption]:
+    """One row per tp option: memory wall, prefill time, and the decode-only best batch and tokens/s.
+
+    A first sizing step for the capstone: replicas needed >= demand / tokens_per_s (prefill then
+    takes its share of each replica's time on top).
+    """
+    key = get_gpu(gpu or problem.gpus[0]).key
+    rows = []
+    for tp in problem.tp_options:
+        engine = _problem_engine(problem, key, tp)
+        wall = int(engine.max_batch(problem.context_len, problem.memory_fraction))
+        _, prefill_s = engine.prefill(problem.prompt_tokens, 1)
+        best, step_s, tps = 0, math.nan, 0.0
+        if wall >= 1:
+            _, steps = engine.decode(np.arange(1, wall + 1, dtype=np.float64), problem.mean_decode_context)
+            ok = np.flatnonzero(np.asarray(steps) <= problem.max_inter_token_latency_s)
+            if ok.size:
+                best = int(ok[-1]) + 1
+                step_s = float(steps[ok[-1]])
+                tps = best / step_s
+        rows.append(ReplicaOption(key, tp, wall, float(prefill_s), best, step_s, tps))
+    return rows
+
+
 @cache
 def _reference(problem: Problem) -> PlanReport:
     best: PlanReport | None = None
     for gpu in problem.gpus:
         key = get_gpu(gpu).key
         for tp in problem.tp_options:
-            for n, b in _largest_feasible_batches(problem, key, tp).items():
+            for n, b in largest_feasible_batches(problem, key, tp).items():
                 if b:
                     report = evaluate_plan(problem, Plan(key, n, tp, b))
                     if best is None or report.usd_per_hour < best.usd_per_hour * (1 - 1e-12):
@@ -1359,6 +1399,7 @@ __all__ = [
     "PlanReport",
     "PrefillFrontier",
     "PrefixSavings",
+    "ReplicaOption",
     "Price",
     "Problem",
     "ServingPreset",
@@ -1381,6 +1422,7 @@ __all__ = [
     "frontier_presets",
     "get_problem",
     "kv_cache_budget",
+    "largest_feasible_batches",
     "native_tp",
     "neighbouring_plans",
     "prefill_flops",
@@ -1388,6 +1430,7 @@ __all__ = [
     "prefix_cache_savings",
     "price_names",
     "reference_plan",
+    "replica_options",
     "simulate_batching",
     "speculative_decoding",
     "tokens_per_joule",
