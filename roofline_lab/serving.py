@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from roofline_lab import _checks, step_model
+from roofline_lab import attention as _attention
 from roofline_lab._lookup import Catalog
 from roofline_lab.hardware import Accelerator, get_gpu
 from roofline_lab.models import Model, get_model
@@ -744,18 +745,18 @@ class PrefixSavings:
 def prefill_flops(model: Model | str, prompt_tokens: Array, cached_tokens: Array = 0) -> Array:
     """FLOPs to prefill positions cached_tokens+1 .. prompt_tokens of one prompt. Arrays OK.
 
-    2 * active params per new token, plus causal attention: the token at position i attends to
-    i tokens, at attention_flops_per_token(model, 1) per token attended. With cached_tokens=0
-    this is prefill_step(...).flops for one prompt.
+    2 FLOP per block weight per new token, the output head once (the last token's logits), and
+    causal attention for the new tokens: every (query, key) pair the full prompt has that the
+    cached prefix did not, as the step model counts them. With cached_tokens=0 this is
+    prefill_step(...).flops for one prompt.
     """
     m = get_model(model)
     total = _checks.numbers_array("prompt_tokens", prompt_tokens, integer=True)
     cached = _checks.numbers_array("cached_tokens", cached_tokens, integer=True, allow_zero=True)
     if np.any(np.asarray(cached) > np.asarray(total)):
         raise ValueError(f"cached_tokens must be <= prompt_tokens, got {cached_tokens!r} > {prompt_tokens!r}")
-    per_attended = attention_flops_per_token(m, 1)
-    attended = (total * (total + 1) - cached * (cached + 1)) / 2
-    return step_model.INFERENCE_FLOPS_PER_PARAM_TOKEN * m.flop_params * (total - cached) + per_attended * attended
+    linear = step_model.INFERENCE_FLOPS_PER_PARAM_TOKEN * (m.block_params_per_token * (total - cached) + m.head_params)
+    return linear + _attention.prefill_flops(m, 1, total) - _attention.prefill_flops(m, 1, cached)
 
 
 def prefix_cache_savings(model: Model | str, prompt_tokens: int, cached_tokens: Array) -> PrefixSavings:
@@ -1064,7 +1065,8 @@ def evaluate_plan(problem: Problem, plan: Plan) -> PlanReport:
                      f"target: lower the batch, raise tp, or add replicas")
     if capacity < demand * (1 - 1e-12):
         failures.append("throughput")
-        hints.append(f"throughput: {replicas:g} replica{'' if replicas == 1 else 's'} x batch {batch} deliver {capacity:,.0f} tok/s, the traffic "
+        some = f"{replicas:g} replica{'' if replicas == 1 else 's'}"
+        hints.append(f"throughput: {some} x batch {batch} deliver {capacity:,.0f} tok/s, the traffic "
                      f"needs {demand:,.0f}: add replicas or raise the batch")
     if problem.max_ttft_s is not None and ttft > problem.max_ttft_s and "prefill" not in failures:
         failures.append("ttft")
@@ -1399,9 +1401,9 @@ __all__ = [
     "PlanReport",
     "PrefillFrontier",
     "PrefixSavings",
-    "ReplicaOption",
     "Price",
     "Problem",
+    "ReplicaOption",
     "ServingPreset",
     "SpeculativeEstimate",
     "activation_bytes_estimate",

@@ -34,10 +34,12 @@ def test_dollars_per_million_tokens_by_hand():
 
 
 def test_prefill_cost_uses_prompt_tokens_per_second():
-    # 8b-lab prefill of 2,048 tokens, attention off: 2 * 8e9 * 2048 / 312e12 = 0.105 s -> 19,500 tok/s
+    # 8b-lab prefill of 2,048 tokens, attention FLOPs off: 2 * 8e9 * 2048 / 312e12 = 105.0 ms of weight
+    # GEMMs plus writing 2048 x 128 KiB of KV at 2 TB/s (0.13 ms) = 105.2 ms -> 19,475 tok/s
+    seconds = 2 * 8e9 * 2048 / 312e12 + 2048 * 131_072 / 2e12
     step = prefill_step("8b-lab", "a100-lab", 2048, attention=False)
-    assert step.tokens_per_s == pytest.approx(19_500)
-    assert sv.usd_per_million_tokens(3.9, step.tokens_per_s) == pytest.approx(3.9 / 3600 / 19_500 * 1e6)
+    assert step.tokens_per_s == pytest.approx(2048 / seconds)
+    assert sv.usd_per_million_tokens(3.9, step.tokens_per_s) == pytest.approx(3.9 / 3600 * seconds / 2048 * 1e6)
 
 
 def test_tokens_per_joule_by_hand():
@@ -147,12 +149,13 @@ def test_model_too_big_for_the_gpu_is_named():
 
 def test_prefill_frontier_and_ttft_target():
     f = sv.prefill_frontier(**LAB, prompt_len=2048, batch=[1, 2, 4], attention=False)
-    # compute-bound from the start: 2 * 8e9 * 2048 * batch / 312e12 s
-    np.testing.assert_allclose(f.ttft_s, np.array([1, 2, 4]) * 2 * 8e9 * 2048 / 312e12)
-    np.testing.assert_allclose(f.tokens_per_s, 19_500)
+    # compute-bound GEMMs plus the KV write, per prompt: 2 * 8e9 * 2048 / 312e12 + 2048 * 131,072 / 2e12 s
+    one = 2 * 8e9 * 2048 / 312e12 + 2048 * 131_072 / 2e12
+    np.testing.assert_allclose(f.ttft_s, np.array([1, 2, 4]) * one)
+    np.testing.assert_allclose(f.tokens_per_s, 2048 / one)
     op = sv.best_prefill_batch(**LAB, prompt_len=2048, max_ttft_s=0.5, attention=False)
-    assert op.batch == 4  # 4 prompts take 0.42 s, 5 take 0.525 s
-    with pytest.raises(sv.LatencyTargetError, match=r"max_ttft_s=0.05 .*105\.0 ms"):
+    assert op.batch == 4  # 4 prompts take 0.421 s, 5 take 0.526 s
+    with pytest.raises(sv.LatencyTargetError, match=r"max_ttft_s=0.05 .*105\.2 ms"):
         sv.best_prefill_batch(**LAB, prompt_len=2048, max_ttft_s=0.05, attention=False)
 
 
@@ -213,7 +216,10 @@ def test_prefix_cache_flops_by_hand():
     per_attended = 4 * 32 * 32 * 128  # 8b-lab: 524,288 FLOP per token attended
     assert sv.prefill_flops("8b-lab", 4) == pytest.approx(2 * 8e9 * 4 + per_attended * (1 + 2 + 3 + 4))
     assert sv.prefill_flops("8b-lab", 4, 2) == pytest.approx(2 * 8e9 * 2 + per_attended * (3 + 4))
-    assert sv.prefill_flops("8b-lab", 2048) == pytest.approx(prefill_step("8b-lab", "a100-lab", 2048).flops)
+    for model in ("8b-lab", "llama-3-70b", "mistral-7b", "deepseek-v3"):  # head once, windows, MLA
+        assert sv.prefill_flops(model, 8192) == pytest.approx(prefill_step(model, "b200", 8192).flops)
+    head = 2 * get_model("llama-3-70b").head_params  # the output head runs once, cached prefix or not
+    assert sv.prefill_flops("llama-3-70b", 8192, 8192) == pytest.approx(head)
     s = sv.prefix_cache_savings("8b-lab", 4096, np.array([0, 2048, 4096]))
     assert s.saved_fraction[0] == 0 and s.saved_fraction[2] == pytest.approx(1.0)
     assert 0.45 < s.saved_fraction[1] < 0.5  # the late tokens attend to more
@@ -233,12 +239,13 @@ def test_kv_budget_accounting():
 
 
 def test_chunked_prefill_budget_by_hand():
-    # 312e12 * 0.010 / 16e9 = 195 tokens per 10 ms step; 16 are decode tokens, so 179 prompt tokens
+    # one step = weight GEMMs 16e9 * (16 + c) / 312e12 + writing c x 128 KiB of KV at 2 TB/s:
+    # c = 178 -> 9.949 + 0.012 = 9.960 ms; c = 179 -> 10.000 + 0.012 ms, over the 10 ms
     b = sv.chunked_prefill_budget(**LAB, decode_batch=16, context_len=0, max_inter_token_latency_s=0.010,
                                   attention=False)
-    assert b.prefill_tokens == 179
+    assert b.prefill_tokens == 178
     assert b.decode_only_time_s == pytest.approx(0.008)
-    assert b.prefill_tokens_per_s == pytest.approx(17_900)
+    assert b.step_time_s == pytest.approx(16e9 * 194 / 312e12 + 178 * 131_072 / 2e12)
     with pytest.raises(sv.LatencyTargetError, match=r"8\.0 ms.*floor"):
         sv.chunked_prefill_budget(**LAB, decode_batch=16, context_len=0, max_inter_token_latency_s=0.007)
 
