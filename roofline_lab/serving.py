@@ -1035,6 +1035,10 @@ def evaluate_plan(problem: Problem, plan: Plan) -> PlanReport:
         hints.append(f"tp: tp must be one of {problem.tp_options} and divide n_gpus (got n_gpus {n}, tp {tp}); "
                      f"at most {problem.max_gpus} GPUs")
     replicas = n / tp
+    if failures:  # no step to price: the chip or the split is not allowed
+        nan = math.nan
+        return PlanReport(Plan(gpu, n, tp, batch), replicas, 0, nan, nan, nan, nan, nan, 0.0,
+                          problem.output_tokens_per_s, nan, nan, tuple(failures), tuple(hints))
     engine = _problem_engine(problem, gpu, tp)
     wall = int(engine.max_batch(problem.context_len, problem.memory_fraction))
     _, step_s = engine.decode(batch, problem.mean_decode_context)
