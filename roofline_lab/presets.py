@@ -160,14 +160,15 @@ def _long_context() -> Preset:
 
 
 def _seventy_b() -> Preset:
-    s = _settings(model="70b-lab", dtype="int8", compute_dtype="fp16", kv=True, context=4096, batch=6)
-    m, g = get_model(s["model"]), get_gpu(s["gpu"])
-    fits = max_batch(m, g, s["context"], weight_dtype="int8")
+    m, g = get_model("70b-lab"), get_gpu(BASE_SETTINGS["gpu"])
+    fits = max_batch(m, g, 4096, weight_dtype="int8")
+    # batch 8: a slider stop below the wall the lesson names
+    s = _settings(model="70b-lab", dtype="int8", compute_dtype="fp16", kv=True, context=4096, batch=8)
     crit = critical_batch(m, g, weight_dtype="int8", compute_dtype="fp16")
     return Preset(
         "70B on one GPU", s,
         f"The 70B model's {_gb(m.weight_bytes('fp16'))} of fp16 weights overflow the A100's "
-        f"{_gb(g.memory_bytes)}; int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
+        f"{g.memory_label}; int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
         f"{_gb(g.memory_bytes - m.weight_bytes('int8'))} left hold the {s['context'] // 1024}K-token KV caches "
         f"of only {fits} sequences, so the memory wall stops the batch far below the critical batch of "
         f"{_n(crit)}.",

@@ -186,13 +186,13 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
     if weight_bytes > g.memory_bytes:
         wall: int | None = 0
         notes.append(f"{m.name} weights in {state.dtype} ({weight_bytes / 1e9:,.0f} GB) exceed the "
-                     f"{g.memory_bytes / 1e9:,.0f} GB of memory: nothing fits (numbers assume they did)")
+                     f"{g.memory_label} of memory: nothing fits (numbers assume they did)")
     else:
         cached = state.prompt if state.phase == "prefill" else state.context
         wall = int(max_batch(m, g, cached, weight_dtype=state.dtype)) if state.kv and cached > 0 else None
         if wall is not None and state.batch > wall:
             notes.append(f"batch {state.batch:,} x {_tokens_label(cached)} tokens of KV does not fit in "
-                         f"{g.memory_bytes / 1e9:,.0f} GB: at most {wall:,} sequences")
+                         f"{g.memory_label}: at most {wall:,} sequences")
 
     intensity, ridge = float(now.intensity), float(now.ridge)
     bound = "compute-bound" if bool(now.compute_bound) else "memory-bound"

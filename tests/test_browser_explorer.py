@@ -1,6 +1,6 @@
 """The explorer in a real browser: JupyterLab + chromium, keyboard on the batch slider.
 
-Opens notebooks/10-the-explorer.ipynb (a temporary copy) in JupyterLab, runs all cells,
+Opens notebooks/14-the-explorer.ipynb (a temporary copy) in JupyterLab, runs all cells,
 focuses the first explorer's batch slider and presses ArrowLeft/ArrowRight; the readout text
 and the figure's pixels must change. Measures key press -> figure pixels changed (in the
 page: keydown to the ipympl canvas repaint that differs) over 22 moves and prints the median
@@ -18,7 +18,7 @@ from roofline_lab.widgets import BATCH_OPTIONS
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = "notebooks/10-the-explorer.ipynb"
+NOTEBOOK = "notebooks/14-the-explorer.ipynb"
 EXPLORER = ".roofline-explorer"
 MOVES = 10  # left, then right again: 20 key presses
 

@@ -181,7 +181,7 @@ def test_display_bundle_carries_the_widget_a_png_fallback_and_the_readout(ex):
 def test_memory_wall_is_drawn_where_it_bites(ex):
     ex.set(kv=True, context=4096, batch=64)
     wall = ex._panels.sweeps["tps"]["wall"]
-    assert wall.get_visible() and wall.get_xdata()[0] == 119
+    assert wall.get_visible() and wall.get_xdata()[0] == 130
     ex.set(kv=False)
     assert not wall.get_visible()
 
