@@ -152,11 +152,14 @@ def test_notebook_ends_with_takeaways_and_folded_exercise_answers(name):
 
 @pytest.mark.parametrize("name", PRESENT)
 def test_notebook_shows_a_widget(name):
+    # widget state is not saved (tools/run_notebooks.py strips it), so look for a cell that builds a
+    # widget and keeps a saved fallback: the figure's PNG or the widget's text
+    builds = re.compile(r"RooflineExplorer|ipywidgets|widgets\.|interactive\(|interact\(|lecture_app|_explorer\(")
     shown = [
         c for c in _code_cells(_read(name))
-        for o in c.outputs if WIDGET_MIME in o.get("data", {})
+        if builds.search(c.source) and any({"image/png", "text/plain"} & set(o.get("data", {})) for o in c.outputs)
     ]
-    assert shown, f"{name} displays no widget (explorer or ipywidgets) in its saved outputs"
+    assert shown, f"{name} builds no widget (explorer or ipywidgets) with a saved fallback output"
 
 
 @pytest.mark.parametrize("name", PRESENT)

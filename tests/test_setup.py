@@ -219,7 +219,7 @@ def test_sdist_manifest_covers_every_tracked_file_so_its_tests_run():
 def test_readme_gives_the_two_commands_first():
     commands = _readme_commands()
     opens_lab, runs_tests = commands[0], commands[1]
-    assert "jupyter lab notebooks/00-welcome.ipynb" in opens_lab
+    assert "jupyter lab --notebook-dir=. notebooks/00-welcome.ipynb" in opens_lab  # rooted at the repo: starter.py is reachable
     assert "pip install" in opens_lab and "pip install" in runs_tests
     assert runs_tests.endswith("-m pytest")
 
