@@ -60,7 +60,8 @@ def test_the_2026_parts_show_the_trends_the_course_teaches():
         assert gpu.peak_flops("int8") < gpu.peak_flops("fp8") / 20
         assert "int8" in gpu.note
     # the newest parts ship later than the ones they follow
-    assert rl.get_gpu("b300").year > rl.get_gpu("b200").year - 1 and rl.get_gpu("tpu-v7").year > rl.get_gpu("tpu-v6e").year
+    assert rl.get_gpu("b300").year > rl.get_gpu("b200").year - 1
+    assert rl.get_gpu("tpu-v7").year > rl.get_gpu("tpu-v6e").year
 
 
 @pytest.mark.parametrize("key", ALL_GPUS)
