@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 
 from roofline_lab.explorer import ExplorerView
-from roofline_lab.labels import make_label, text_size
+from roofline_lab.labels import LogTickLabels, make_label, text_size
 from roofline_lab.layout import LabelRequest, PanelText, label_box, panel_rects, place_labels
 from roofline_lab.plot import STYLE, decade_limits, draw_points, draw_roofline, style_log_axes, style_roofline_axes
 from roofline_lab.units import TERA, marker_number, tick_number
@@ -39,14 +40,17 @@ SIZE_INCHES = (12.0, 4.4)
 #: Talk style: wide enough to fill a 1600-px page at the explorer's 90 dpi.
 TALK_SIZE_INCHES = (17.2, 6.6)
 WIDTH_RATIOS = (1.45, 1.0, 1.0)
-#: An axis keeps its limits while the data stays inside them and no more than this factor
-#: narrower on either side; otherwise it takes the data's whole decades again.
+#: An axis keeps its limits while the data stays inside them and no more than LIMIT_SLACK
+#: narrower on either side; a side the data crosses moves LIMIT_GROWTH past it.
 LIMIT_SLACK = 100.0
+LIMIT_GROWTH = 10.0
+#: Room reserved for tick labels shrinks only when this many pixels too wide (fewer relayouts).
+ROOM_SLACK_PX = 30.0
 #: Blit layers, bottom to top, and the controls that move each (any other control moves 'data').
 LAYERS = ("roof", "data", "fast")
 ROOF_CONTROLS = frozenset({"gpu", "compute_dtype", "bandwidth_fraction", "flops_fraction"})
 FAST_CONTROLS = frozenset({"batch"})
-PANEL_CACHE = 12  # static panel pictures kept per panel
+PANEL_CACHE = 24  # static panel pictures kept per panel
 #: Label offsets (points) and alignments to try, in order.
 _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5, "right", "top"),
                      (5, 3, "left", "bottom")),
@@ -59,11 +63,18 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
 
 
 def follow_limits(current: tuple[float, float], want: tuple[float, float]) -> tuple[float, float]:
-    """Limits with hysteresis: keep `current` while it holds `want` with at most LIMIT_SLACK
-    to spare on each side, else take `want` (grow and shrink alike: no ratchet)."""
-    lo, hi = current
-    keep = lo <= want[0] and want[1] <= hi and want[0] / lo <= LIMIT_SLACK and hi / want[1] <= LIMIT_SLACK
-    return (float(lo), float(hi)) if keep else (float(want[0]), float(want[1]))
+    """Limits with hysteresis, each side on its own: a side the data crosses moves LIMIT_GROWTH
+    past it; a side more than LIMIT_SLACK beyond the data comes back to it (no ratchet)."""
+    lo, hi = (float(v) for v in current)
+    if want[0] < lo:
+        lo = want[0] / LIMIT_GROWTH
+    elif want[0] / lo > LIMIT_SLACK:
+        lo = float(want[0])
+    if want[1] > hi:
+        hi = want[1] * LIMIT_GROWTH
+    elif hi / want[1] > LIMIT_SLACK:
+        hi = float(want[1])
+    return lo, hi
 
 
 def _decades(lo: float, hi: float) -> list[float]:
@@ -89,6 +100,7 @@ class ExplorerFigure:
             for axis in (ax.xaxis, ax.yaxis):
                 if axis is not self.ax_roof.yaxis:
                     axis.set_major_formatter(lambda x, _pos: tick_number(x))
+        self.ticks = [LogTickLabels(ax, which) for ax in self.axes for which in ("x", "y")]
         self.titles = [ax.set_title(title, fontsize=10, loc="left")
                        for ax, title in zip(self.axes, ("(a) roofline", "(b) throughput", "(c) step time"), strict=True)]
         ax = self.ax_roof
@@ -130,6 +142,7 @@ class ExplorerFigure:
         self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._data_boxes: list[tuple[float, float, float, float]] = []
         self._limits_set = False
+        self._room: dict[int, dict[str, float]] = {}
         self.relayout()
 
     # ----------------------------------------------------------------- static parts
@@ -144,42 +157,52 @@ class ExplorerFigure:
         return [c for c in ax.get_children() if c.__class__.__name__ == "Legend" and c.get_visible()]
 
     def _panel_text(self, ax: Any) -> PanelText:
-        dpi = self.figure.dpi
-        tick = ax.yaxis.get_major_ticks()[0]
-        tick_fs = tick.label1.get_fontsize()
-        ylo, yhi = ax.get_ylim()
-        fmt = ax.yaxis.get_major_formatter()
-        widths = [text_size(fmt(v, None), tick_fs, dpi)[0] for v in _decades(ylo, yhi)] or [0.0]
-        xfmt = ax.xaxis.get_major_formatter()
-        xd = _decades(*ax.get_xlim())
-        first, last = (text_size(xfmt(v, None), tick_fs, dpi)[0] for v in (xd[0], xd[-1])) if xd else (0.0, 0.0)
-        title = self.titles[self.axes.index(ax)]
+        dpi, i = self.figure.dpi, self.axes.index(ax)
+        xt, yt = self.ticks[2 * i], self.ticks[2 * i + 1]
+        size = yt.fontsize()
+        widths = [text_size(t, size, dpi)[0] for _, t in yt.texts()] or [0.0]
+        xs = xt.texts()
+        first, last = (text_size(xs[k][1], size, dpi)[0] for k in (0, -1)) if xs else (0.0, 0.0)
+        title = self.titles[i]
         tw, th, _ = text_size(title.get_text(), title.get_fontsize(), dpi)
-        room = (tick.tick1line.get_markersize() + tick.get_pad()) * dpi / 72
+        label_h = lambda lab: text_size(lab.get_text(), lab.get_fontsize(), dpi)[1]  # noqa: E731
         return PanelText(
-            ytick_width=max(widths), tick_height=text_size("0", tick_fs, dpi)[1] * 1.1, first_xtick_width=first,
-            last_xtick_width=last, ylabel_height=text_size(ax.yaxis.label.get_text(), ax.yaxis.label.get_fontsize(),
-                                                           dpi)[1],
-            xlabel_height=text_size(ax.xaxis.label.get_text(), ax.xaxis.label.get_fontsize(), dpi)[1],
-            title_height=th, title_width=tw, tick_room=room, label_pad=ax.yaxis.labelpad * dpi / 72 + 2)
+            ytick_width=max(widths), tick_height=text_size("0", size, dpi)[1] * 1.1, first_xtick_width=first,
+            last_xtick_width=last, ylabel_height=label_h(ax.yaxis.label), xlabel_height=label_h(ax.xaxis.label),
+            title_height=th, title_width=tw, tick_room=yt.room_points() * dpi / 72, label_pad=4 * dpi / 72 + 2)
+
+    def _reserve(self, i: int, need: PanelText) -> PanelText:
+        """`need` with its tick-label widths kept at the room already reserved unless that is
+        too small or ROOM_SLACK_PX too large."""
+        names = ("ytick_width", "first_xtick_width", "last_xtick_width")
+        old = self._room.get(i, {})
+        room = {n: old[n] if n in old and old[n] >= getattr(need, n) >= old[n] - ROOM_SLACK_PX else getattr(need, n)
+                for n in names}
+        self._room[i] = room
+        return replace(need, **room)
 
     def relayout(self) -> bool:
         """Place the panels from the size of their texts; True when they moved (by > 2 px)."""
         fig = self.figure
         w, h = fig.bbox.width, fig.bbox.height
-        rects = panel_rects(w, h, [self._panel_text(ax) for ax in self.axes], WIDTH_RATIOS, pad=4 * fig.dpi / 72)
+        texts = [self._reserve(i, self._panel_text(ax)) for i, ax in enumerate(self.axes)]
+        rects = panel_rects(w, h, texts, WIDTH_RATIOS, pad=4 * fig.dpi / 72)
         old = [ax.get_position().bounds for ax in self.axes]
         new = [(x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h) for x0, y0, x1, y1 in rects]
         # strip edges: just right of each panel's last x tick label
-        texts = [self._panel_text(ax) for ax in self.axes]
         edges = [0.0] + [min(rects[i][2] + texts[i].last_xtick_width / 2 + 2, rects[i + 1][0] - 1)
                          for i in range(2)] + [w]
         self.bounds = edges
-        if all(max(abs(a - b) * s for a, b, s in zip(o, n, (w, h, w, h))) <= 2 for o, n in zip(old, new)):
-            return False
-        for ax, pos in zip(self.axes, new, strict=True):
-            ax.set_position(pos)
-        return True
+        for ticks in self.ticks:
+            ticks.update()
+        moved = not all(max(abs(a - b) * s for a, b, s in zip(o, n, (w, h, w, h))) <= 2 for o, n in zip(old, new))
+        if moved:
+            for ax, pos in zip(self.axes, new, strict=True):
+                ax.set_position(pos)
+        for ax, t, (x0, y0, x1, y1) in zip(self.axes, texts, rects, strict=True):  # axis labels beside the ticks
+            ax.yaxis.set_label_coords(-(t.tick_room + t.ytick_width + t.label_pad) / (x1 - x0), 0.5)
+            ax.xaxis.set_label_coords(0.5, -(t.tick_room + t.tick_height + t.label_pad) / (y1 - y0))
+        return moved
 
     def panel_keys(self) -> list[tuple[Any, ...]]:
         """What each panel's static picture shows: equal keys, equal pixels."""
@@ -230,7 +253,7 @@ class ExplorerFigure:
         if self.ax_lat.get_title(loc="left") != title:
             self.titles[2].set_text(title)
             changed[2] = True
-        if any(changed) and self.relayout():
+        if any(changed) and self.relayout():  # new limits: new tick labels, maybe new margins
             changed = [True, True, True]
         if any(changed):
             renderer = self.figure.canvas.get_renderer()
@@ -301,9 +324,11 @@ class ExplorerFigure:
         if got is None:
             label.set_visible(False)
             return
-        text, _anchor, (dx, dy, ha, va) = got
+        text, anchor, (dx, dy, ha, va) = got
         label.set_visible(True)
         label.set_text(text)
+        if label.axes is self.ax_roof and label is not self.roof["ridge_label"]:  # a merged label may move
+            label.set_position(tuple(self.ax_roof.transData.inverted().transform(anchor)))
         label.set_offset((dx * k, dy * k), ha, va)
 
     def _update_data(self, view: ExplorerView) -> None:

@@ -102,7 +102,7 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
     obstacle and no label placed so far; one that finds none merges into the last placed label
     of its series, which is placed again with the joined text. Returns, per request, (text,
     anchor, candidate) or None where the label was merged into another."""
-    placed: list[list] = []  # [texts, anchor, candidate, box, series, request index]
+    placed: list[list] = []  # [texts, anchor, candidate, box, series, request index, anchors]
     result: list[tuple[str, tuple[float, float], Candidate] | None] = [None] * len(requests)
 
     def fit(text: str, anchor: tuple[float, float], candidates: Sequence[Candidate], skip: int) -> tuple | None:
@@ -117,27 +117,35 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
     for index, req in enumerate(requests):
         got = fit(req.text, req.anchor, req.candidates, -1)
         if got is not None:
-            placed.append([[req.text], req.anchor, got[0], got[1], req.series, index])
+            placed.append([[req.text], req.anchor, got[0], got[1], req.series, index, [req.anchor]])
             continue
         mates = [i for i, p in enumerate(placed) if p[4] == req.series]
         if not mates:  # nothing to merge with: take the first candidate that stays inside
             w_h = size(req.text)
             c = next((c for c in req.candidates if inside(label_box(req.anchor, w_h, c), bounds)),
                      req.candidates[0])
-            placed.append([[req.text], req.anchor, c, label_box(req.anchor, w_h, c), req.series, index])
+            placed.append([[req.text], req.anchor, c, label_box(req.anchor, w_h, c), req.series, index, [req.anchor]])
             continue
         mate = placed[mates[-1]]
-        texts = [*mate[0], req.text]
-        text = merged_text(texts)
-        cands = requests[mate[5]].candidates
-        anchor, again = mate[1], fit(text, mate[1], cands, mates[-1])
+        mate[0], mate[6] = [*mate[0], req.text], [*mate[6], req.anchor]
+        while True:
+            text, again = merged_text(mate[0]), None
+            for anchor in reversed(mate[6]):  # the joined label may sit at any of its points
+                again = fit(text, anchor, req.candidates, placed.index(mate))
+                if again is not None:
+                    break
+            earlier = [p for p in placed[:placed.index(mate)] if p[4] == req.series]
+            if again is not None or not earlier:
+                break
+            prev = earlier[-1]  # still no room: join the label before it too
+            prev[0], prev[6] = [*prev[0], *mate[0]], [*prev[6], *mate[6]]
+            placed.remove(mate)
+            mate = prev
         if again is None:
-            anchor, again = req.anchor, fit(text, req.anchor, req.candidates, mates[-1])
-        if again is None:
-            anchor, c = mate[1], cands[0]
+            anchor, c = mate[1], requests[mate[5]].candidates[0]
             again = (c, label_box(anchor, size(text), c))
-        mate[0], mate[1], mate[2], mate[3] = texts, anchor, again[0], again[1]
-    for texts, anchor, candidate, _box, _series, index in placed:
+        mate[1], mate[2], mate[3] = anchor, again[0], again[1]
+    for texts, anchor, candidate, _box, _series, index, _anchors in placed:
         result[index] = (merged_text(texts), anchor, candidate)
     return result
 
