@@ -444,7 +444,7 @@ class Blitter:
         return next(n for n in LAYERS[LAYERS.index(name):] if n in self.names)
 
     def _on_draw(self, _event: Any) -> None:
-        if self.canvas.is_saving():
+        if self.figure.canvas is not self.canvas or self.canvas.is_saving():  # savefig: not our picture
             return
         self._size = self.canvas.get_width_height(physical=True)
         for cache, key, strip in zip(self._panel_cache, self.panels.panel_keys(), self.panels.strips(), strict=True):

@@ -37,6 +37,7 @@ from roofline_lab.explorer import (
     CONTEXT_OPTIONS,
     CONTROL_NAMES,
     DEFAULTS,
+    DEPRECATED_NAMES,
     FRACTION_RANGE,
     PHASES,
     PROMPT_OPTIONS,
@@ -114,6 +115,9 @@ class RooflineExplorer:
         if show is not None:
             if isinstance(show, str) or not all(isinstance(n, str) for n in show):
                 raise TypeError(f"show must be None or a tuple of control names, got {show!r}")
+            unknown = [n for n in show if n not in CONTROL_NAMES and n not in DEPRECATED_NAMES]
+            if unknown:
+                raise ValueError(f"show names unknown controls {unknown}; controls: {', '.join(CONTROL_NAMES)}")
             show = tuple(canonical_names(dict.fromkeys(show), stacklevel=3))
         values = dict(gpu=gpu, model=model, batch=batch, weight_dtype=weight_dtype, compute_dtype=compute_dtype,
                       context_len=context_len, kv=kv, bandwidth_fraction=bandwidth_fraction,
