@@ -28,7 +28,7 @@ from roofline_lab import _checks, reference
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
-from roofline_lab.labels import PathLabel, make_label
+from roofline_lab.labels import PathLabel, TextLabel, make_label
 from roofline_lab.step_model import attainable_flops, decode_step
 from roofline_lab.units import TERA, tick_number
 
@@ -108,6 +108,11 @@ def style_roofline_axes(ax: Axes, *, minor: bool = True) -> None:
     )
 
 
+def _label(ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), **kwargs: Any) -> Any:
+    """A moving (animated) label is cheap to blit (labels.make_label); a still one is real text."""
+    return (make_label if kwargs.get("animated") else TextLabel)(ax, text, xy, **kwargs)
+
+
 def _new_axes(ax: Axes | None) -> Axes:
     if ax is not None:
         if not isinstance(ax, Axes):
@@ -163,12 +168,12 @@ def draw_roofline(
         artists["memory_region"] = ax.axvspan(lo, hi, color=MEMORY_SHADE, alpha=0.13, lw=0, animated=animated)
         artists["compute_region"] = ax.axvspan(lo, hi, color=COMPUTE_SHADE, alpha=0.13, lw=0, animated=animated)
         text_style = dict(transform=ax.get_xaxis_transform(), fontsize=9, color="0.25", animated=animated)
-        artists["memory_text"] = make_label(ax, "memory-bound", (lo, 0.03), ha="right", **text_style)
-        artists["compute_text"] = make_label(ax, "compute-bound", (lo, 0.03), ha="left", **text_style)
+        artists["memory_text"] = _label(ax, "memory-bound", (lo, 0.03), ha="right", **text_style)
+        artists["compute_text"] = _label(ax, "compute-bound", (lo, 0.03), ha="left", **text_style)
     (artists["slope"],) = ax.plot([], [], **style, label=label, animated=animated)
     (artists["plateau"],) = ax.plot([], [], **style, animated=animated)
     (artists["ridge"],) = ax.plot([], [], linestyle="none", **STYLE["ridge"], animated=animated)
-    artists["ridge_label"] = make_label(ax, offset=(0, 14), ha="center", fontsize=9, animated=animated)
+    artists["ridge_label"] = _label(ax, offset=(0, 14), ha="center", fontsize=9, animated=animated)
     update_roofline(artists, peak_flops, mem_bandwidth, (lo, hi))
     return artists
 
@@ -229,7 +234,7 @@ def draw_points(
     # decode labels up-left and prefill labels down-right of their points: off the roofline
     offset, ha, va = {"current": ((9, -7), "left", "top"), "prefill": ((5, -5), "left", "top"),
                       "decode": ((-5, 3), "right", "bottom")}[kind]
-    notes = [make_label(ax, text, (x, y), offset=offset, ha=ha, va=va, fontsize=8, animated=animated)
+    notes = [_label(ax, text, (x, y), offset=offset, ha=ha, va=va, fontsize=8, animated=animated)
              for text, x, y in zip(labels, xs, ys, strict=True)]
     return {"points": points, "labels": notes}
 
