@@ -7,12 +7,18 @@ allowed. Nothing downstream ever sees a bool, a string, NaN or a negative size.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["fraction", "number", "numbers_array"]
+__all__ = ["arguments", "fraction", "number", "numbers_array"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _describe(value: object) -> str:
@@ -102,3 +108,33 @@ def fraction(name: str, value: object) -> float:
     if x > 1:
         raise ValueError(f"{name} must be a fraction in (0, 1], got {value!r}")
     return x
+
+
+def arguments(together: tuple[str, ...] = (), **rules: Callable[[str, Any], Any]) -> Callable[[F], F]:
+    """Declare a function's argument rules once: `@arguments(batch=whole, attention=flag)`.
+
+    Each rule is called as rule(name, value) and its result replaces the value before the
+    body runs, so the body is only the formula. Arguments named in `together` must
+    broadcast against each other (after their own checks).
+    """
+
+    def wrap(body: F) -> F:
+        signature = inspect.signature(body)
+        unknown = set(rules) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"{body.__name__} has no argument {', '.join(sorted(unknown))}")
+
+        @functools.wraps(body)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name in signature.parameters:
+                if name in rules:
+                    bound.arguments[name] = rules[name](name, bound.arguments[name])
+            if together:
+                broadcast(**{name: bound.arguments[name] for name in together})
+            return body(*bound.args, **bound.kwargs)
+
+        return call  # type: ignore[return-value]
+
+    return wrap

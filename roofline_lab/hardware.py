@@ -27,7 +27,7 @@ class Accelerator:
     name: str
     vendor: str
     form_factor: str
-    memory_bytes: float
+    memory_bytes: int  # exact device bytes ("80 GB" HBM = 80 GiB)
     mem_bandwidth: float  # bytes/s
     dense_flops: MappingProxyType[str, float]
     sparse_flops: MappingProxyType[str, float]
@@ -36,6 +36,8 @@ class Accelerator:
     memory_type: str = ""
     aliases: tuple[str, ...] = ()
     unverified: tuple[str, ...] = field(default=())
+    memory_label: str = ""  # the vendor's label ("80 GB"), for display
+    memory_source: str = ""
 
     def peak_flops(self, dtype: str = "fp16") -> float:
         """Dense peak FLOP/s for a compute dtype; raises if the vendor lists none."""
@@ -68,7 +70,7 @@ def _accelerator(key: str, row: dict[str, Any]) -> Accelerator:
         name=row["name"],
         vendor=row["vendor"],
         form_factor=row["form_factor"],
-        memory_bytes=row["memory_gb"] * GIGA,
+        memory_bytes=_memory_bytes(key, row["memory_bytes"]),
         mem_bandwidth=row["bandwidth_gb_per_s"] * GIGA,
         dense_flops=MappingProxyType({d: v * TERA for d, v in row["dense_tflops"].items()}),
         sparse_flops=MappingProxyType({d: v * TERA for d, v in row["sparse_tflops"].items()}),
@@ -77,7 +79,15 @@ def _accelerator(key: str, row: dict[str, Any]) -> Accelerator:
         memory_type=row.get("memory_type", ""),
         aliases=tuple(row.get("aliases", ())),
         unverified=tuple(row.get("unverified", ())),
+        memory_label=row["memory_label"],
+        memory_source=row["memory_source"],
     )
+
+
+def _memory_bytes(key: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"gpus.toml [gpu.{key}] memory_bytes must be a positive integer byte count, got {value!r}")
+    return value
 
 
 @cache

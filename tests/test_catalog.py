@@ -36,6 +36,28 @@ def test_every_entry_is_sourced_and_complete(key):
         assert table == "bandwidth_gb_per_s" or dtype in getattr(gpu, table.replace("tflops", "flops"))
 
 
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_memory_is_exact_bytes_and_the_label_counts_binary_units(key):
+    """A vendor's "80 GB" of HBM/GDDR/LPDDR is 80 GiB: memory dies come in binary sizes."""
+    gpu = rl.get_gpu(key)
+    assert isinstance(gpu.memory_bytes, int)
+    number, unit = gpu.memory_label.split()
+    assert unit in ("GB", "GiB")
+    assert gpu.memory_bytes == int(number) * 2**30
+    assert len(gpu.memory_source) > 20
+
+
+def test_exact_memory_matches_what_the_driver_reports_where_known():
+    # nvidia-smi memory.total: A100 80GB 81920 MiB (all of it), H100 SXM 81559 MiB (driver keeps 361)
+    assert rl.get_gpu("a100-80gb-sxm").memory_bytes == 81920 * 2**20 == 85_899_345_920
+    assert rl.get_gpu("a100-40gb-pcie").memory_bytes == 40960 * 2**20
+    h100 = rl.get_gpu("h100-sxm")
+    assert 0 < h100.memory_bytes - 81559 * 2**20 < 2**30
+    assert h100.memory_label == "80 GB" and h100.memory_bytes > 80e9
+    # rocm-smi on an MI300X: 206,141,652,992 bytes, 16 MiB below 192 GiB
+    assert rl.get_gpu("mi300x").memory_bytes - 206_141_652_992 == 16 * 2**20
+
+
 @pytest.mark.parametrize("key", sorted(PUBLISHED_RIDGES))
 def test_ridge_recomputed_from_the_catalog_matches_the_published_table(key):
     gpu = rl.get_gpu(key)
@@ -118,3 +140,33 @@ def test_published_parameter_count_matches_the_config_shape(key):
 def test_moe_model_multiplies_only_its_active_parameters():
     ds = rl.get_model("deepseek-v3")
     assert ds.flop_params == 37e9 and ds.n_params == 671e9
+    # the shape's always-read part plus 8 of 256 routed experts: 37.5B, the published "37B activated"
+    per_token = ds.block_params_per_token + ds.head_params + ds.embedding_params
+    assert per_token == pytest.approx(ds.active_params, rel=0.02)
+
+
+MOE_MODELS = [k for k in rl.model_names() if rl.get_model(k).flop_params < rl.get_model(k).n_params]
+
+
+@pytest.mark.parametrize("key", MOE_MODELS)
+def test_routed_expert_params_are_recomputed_from_the_shape(key):
+    m = rl.get_model(key)
+    assert m.n_routed_experts > m.experts_per_token > 0 and m.moe_intermediate_size > 0
+    expert = 3 * m.hidden_size * m.moe_intermediate_size  # gate, up and down projections (SwiGLU)
+    assert m.routed_expert_params == m.n_moe_layers * m.n_routed_experts * expert
+    assert m.routed_expert_params < m.n_params
+
+
+def test_deepseek_v3_has_58_moe_layers_after_3_dense_ones():
+    ds = rl.get_model("deepseek-v3")
+    assert (ds.n_dense_layers, ds.n_moe_layers, ds.n_shared_experts) == (3, 58, 1)
+
+
+@pytest.mark.parametrize("key", rl.model_names())
+def test_attention_fields_are_consistent(key):
+    m = rl.get_model(key)
+    if m.kv_lora_rank:  # MLA caches the compressed KV plus the shared rope key
+        assert m.kv_latent_dim == m.kv_lora_rank + m.qk_rope_head_dim
+    assert (m.attention_window > 0) == (m.n_local_layers > 0) == (m.window_kind in ("sliding", "chunked"))
+    assert 0 <= m.n_local_layers <= m.n_layers
+    assert 1 <= m.moe_layer_step and 0 <= m.n_dense_layers < m.n_layers

@@ -66,5 +66,5 @@ def test_mixed_step_without_kv_or_attention_equals_a_decode_batch_of_all_tokens(
 
 
 def test_mixed_step_rejects_a_zero_chunk():
-    with pytest.raises(ValueError, match="prompt_len"):
+    with pytest.raises(ValueError, match="prefill_tokens must be a whole number > 0, got 0"):
         rl.mixed_step("8b-lab", "a100-lab", 32, 0)

@@ -42,7 +42,16 @@ BAD_INPUTS = [
     (lambda: rl.decode_step("8b", "a100-lab", weight_dtype="fp17"), ValueError, "unknown dtype 'fp17' (did you mean"),
     (lambda: rl.decode_step("8b", "a100-lab", bandwidth_fraction=1.5), ValueError, "bandwidth_fraction must be a fraction in (0, 1], got 1.5"),
     (lambda: rl.decode_step("8b", "a100-lab", bandwidth_fraction=0), ValueError, "bandwidth_fraction must be a finite number > 0, got 0"),
-    (lambda: rl.decode_step("8b", "tpu-v5e"), ValueError, "Google TPU v5e has no fp16 peak in the catalog; compute dtypes it lists: bf16, int8"),
+    (lambda: rl.get_gpu("tpu-v5e").peak_flops("fp16"), ValueError, "Google TPU v5e has no fp16 peak in the catalog; compute dtypes it lists: bf16, int8"),
+    (lambda: rl.decode_step("8b", "tpu-v5e", weight_dtype="fp8"), ValueError, "Google TPU v5e has no fp8 peak in the catalog"),
+    (lambda: rl.decode_step("8b", "a100-lab", flops_fraction=0), ValueError, "flops_fraction must be a finite number > 0, got 0"),
+    (lambda: rl.decode_step("8b", "a100-lab", flops_fraction=1.5), ValueError, "flops_fraction must be a fraction in (0, 1], got 1.5"),
+    (lambda: rl.prefill_step("8b", "a100-lab", 2048, flops_fraction=math.nan), ValueError, "flops_fraction must be a finite number > 0, got nan"),
+    (lambda: rl.mixed_step("8b", "a100-lab", 8, 64, flops_fraction=-0.5), ValueError, "flops_fraction must be a finite number > 0, got -0.5"),
+    (lambda: rl.critical_batch("8b", "a100-lab", flops_fraction=2), ValueError, "flops_fraction must be a fraction in (0, 1], got 2"),
+    (lambda: rl.decode_step("8b", "a100-lab", overhead_s=-1e-3), ValueError, "overhead_s must be a finite number >= 0, got -0.001"),
+    (lambda: rl.prefill_step("8b", "a100-lab", 128, overhead_s=math.inf), ValueError, "overhead_s must be a finite number >= 0, got inf"),
+    (lambda: rl.decode_step("8b", "a100-lab", overhead_s="1ms"), TypeError, "overhead_s must be a finite number >= 0, got the string '1ms'"),
     (lambda: rl.decode_step("8b", "h100", weight_dtype="int4"), ValueError, "NVIDIA H100 SXM has no int4 peak in the catalog"),
     (lambda: rl.prefill_step("8b", "a100-lab", prompt_len=0), ValueError, "prompt_len must be a whole number > 0, got 0"),
     (lambda: rl.max_batch("8b", "a100-lab", context_len=0), ValueError, "context_len must be a whole number > 0, got 0"),
@@ -98,3 +107,32 @@ def test_is_compute_bound_must_answer_with_a_bool():
 
     with pytest.raises(TypeError, match=r"returns_a_difference returned -155.0; it should return a bool"):
         lab._checked(returns_a_difference, bool)(1.0, 156.0)
+
+
+def test_a_rule_for_an_argument_the_function_lacks_is_caught_when_declared():
+    from roofline_lab import _checks
+
+    with pytest.raises(TypeError, match="body has no argument batch"):
+        @_checks.arguments(batch=_checks.number)
+        def body(tokens):
+            return tokens
+
+
+def test_each_argument_is_checked_once_per_call(monkeypatch):
+    from roofline_lab import _checks
+
+    seen = []
+    real = _checks.numbers_array
+
+    def counting(name, value, **kw):
+        seen.append(name)
+        return real(name, value, **kw)
+
+    @_checks.arguments(("batch", "context_len"), batch=counting, context_len=counting)
+    def step(batch, context_len=0):
+        return batch * context_len
+
+    assert step([1, 2], 3).tolist() == [3.0, 6.0]
+    assert seen == ["batch", "context_len"]
+    with pytest.raises(ValueError, match="context_len must be a finite number > 0, got 0"):
+        step(1)
