@@ -154,7 +154,8 @@ def _seventy_b() -> Preset:
     return Preset(
         "70B on one GPU", s,
         f"The 70B model's {_gb(m.weight_bytes('fp16'))} of fp16 weights overflow the A100's "
-        f"{_gb(g.memory_bytes)}; int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
+        f"{getattr(g, 'memory_label', None) or _gb(g.memory_bytes)} ({_gb(g.memory_bytes)} counted in 10^9 bytes); "
+        f"int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
         f"{_gb(g.memory_bytes - m.weight_bytes('int8'))} left hold the {s['context_len'] // 1024}K-token KV caches "
         f"of only {view.wall_batch} sequences ({shown}), so the memory wall stops the batch far below the "
         f"critical batch of {_n(crit)}.",

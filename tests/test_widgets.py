@@ -224,9 +224,10 @@ def test_display_bundle_carries_the_widget_a_png_fallback_and_the_readout(ex):
 def test_memory_wall_is_drawn_where_it_bites(ex):
     ex.set(kv=True, context_len=4096, batch=64)
     wall = ex._panels.sweeps["tps"]["wall"]
-    assert wall.get_visible() and wall.get_xdata()[0] == 119
+    assert wall.get_visible() and wall.get_xdata()[0] == 130  # 80 GiB less 16 GB of weights, 4K-token caches
     ex.set(kv=False)
     assert not wall.get_visible()
+    assert "memory wall" not in [t.get_text() for lg in ex._panels.legends(ex._panels.ax_tps) for t in lg.get_texts()]
 
 
 def test_500_random_control_changes_raise_nothing_keep_one_figure_and_flat_memory(ex):
@@ -308,3 +309,16 @@ def test_without_ipympl_the_figure_is_a_png_image_widget_that_follows_the_contro
     ex.controls["batch"].value = 512
     assert bytes(image.value) != before
     assert "batch 512" in box.children[2].value  # the readout line under the figure
+
+
+def test_flops_fraction_derates_compute_so_prefill_takes_twice_as_long_and_decode_does_not_move(ex):
+    ex.set(phase="prefill", prompt_len=2048, batch=1, flops_fraction=1.0)
+    full = ex.view.batch_step_ms
+    ex.set(flops_fraction=0.5)
+    assert ex.view.batch_step_ms == pytest.approx(2 * full)
+    assert "50% of peak FLOP/s" in ex.readout
+    ex.set(phase="decode", flops_fraction=1.0)
+    decode = ex.view.batch_step_ms
+    ex.set(flops_fraction=0.5)
+    assert ex.view.batch_step_ms == pytest.approx(decode)  # memory-bound: untouched
+    assert ex._panels.roof["plateau"].get_ydata()[0] == pytest.approx(0.5 * 312e12)
