@@ -187,7 +187,7 @@ class ExplorerFigure:
         w, h = fig.bbox.width, fig.bbox.height
         texts = [self._reserve(i, self._panel_text(ax)) for i, ax in enumerate(self.axes)]
         rects = panel_rects(w, h, texts, WIDTH_RATIOS, pad=4 * fig.dpi / 72)
-        old = [ax.get_position().bounds for ax in self.axes]
+        old = [ax.get_position(original=True).bounds for ax in self.axes]
         new = [(x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h) for x0, y0, x1, y1 in rects]
         # strip edges: just right of each panel's last x tick label
         edges = [0.0] + [min(rects[i][2] + texts[i].last_xtick_width / 2 + 2, rects[i + 1][0] - 1)
@@ -210,7 +210,7 @@ class ExplorerFigure:
         keys = []
         for ax in self.axes:
             labels = tuple(t.get_text() for legend in self.legends(ax) for t in legend.get_texts())
-            keys.append((size, ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), labels, ax.get_title(loc="left"),
+            keys.append((size, ax.get_position(original=True).bounds, ax.get_xlim(), ax.get_ylim(), labels, ax.get_title(loc="left"),
                          self.titles[0].get_fontsize()))
         return keys
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as w
@@ -94,6 +95,16 @@ def make_controls(state: ExplorerState) -> dict[str, Any]:
     for name, control in controls.items():
         control.add_class(f"roofline-control-{name.replace('_', '-')}")
     return controls
+
+
+@contextmanager
+def _quiet(fig: Any) -> Iterator[None]:
+    """Artists changed inside do not mark the figure stale (pyplot would ask for an idle draw)."""
+    callback, fig.stale_callback = fig.stale_callback, None
+    try:
+        yield
+    finally:
+        fig.stale_callback = callback
 
 
 class RooflineExplorer:
@@ -184,11 +195,15 @@ class RooflineExplorer:
         self._readout = f"{self._lesson} | {view.readout}" if self._lesson else view.readout
         if self._html is not None:  # the text first: the browser shows it while the image is encoded
             self._html.value = self._readout_html()
-        self._render(*self._panels.update(view, changed))
+        with _quiet(self.figure):  # moving artists must not ask for idle redraws on the way
+            lowest, panels = self._panels.update(view, changed)
+        self._render(lowest, panels)
 
     def _render(self, lowest: str = "roof", panels: Sequence[bool] = (False, False, False), *,
                 full: bool = False) -> None:
-        self._blitter.update(lowest, panels, full=full)
+        with _quiet(self.figure):
+            self._blitter.update(lowest, panels, full=full)
+        self.figure.stale = False  # what we changed is drawn: no second, idle draw (ipympl asks the page for one)
         if self._image is not None:
             self._image.value = self._png_of_canvas()
 
