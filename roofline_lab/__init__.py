@@ -5,8 +5,10 @@ The six lab functions come from `roofline_lab.lab`, which serves your starter co
 plotting (`roofline_lab.plot`) and widgets (`roofline_lab.widgets`) load on demand.
 """
 
+from roofline_lab import parallel
 from roofline_lab.dtypes import DTYPE_BYTES, canonical_dtype, dtype_bytes
 from roofline_lab.hardware import Accelerator, get_gpu, gpu_names
+from roofline_lab.interconnects import get_interconnect, get_network, interconnect_names, network_names
 from roofline_lab.lab import (
     IMPL,
     arithmetic_intensity,
@@ -58,9 +60,12 @@ __all__ = [
     "decode_tokens_per_second",
     "dtype_bytes",
     "get_gpu",
+    "get_interconnect",
     "get_model",
+    "get_network",
     "gpu_names",
     "inference_flops",
+    "interconnect_names",
     "is_compute_bound",
     "kv_bytes_per_step",
     "kv_bytes_per_token",
@@ -68,6 +73,8 @@ __all__ = [
     "max_batch",
     "mixed_step",
     "model_names",
+    "network_names",
+    "parallel",
     "prefill_step",
     "ridge_point",
     "training_flops",

@@ -38,6 +38,9 @@ class Accelerator:
     unverified: tuple[str, ...] = field(default=())
     memory_label: str = ""  # the vendor's label ("80 GB"), for display
     memory_source: str = ""
+    board_power_w: float | None = None  # vendor TDP in watts; None where none is published
+    year: int = 0  # first year the part shipped to customers
+    power_and_year_source: str = ""
 
     def peak_flops(self, dtype: str = "fp16") -> float:
         """Dense peak FLOP/s for a compute dtype; raises if the vendor lists none."""
@@ -81,6 +84,9 @@ def _accelerator(key: str, row: dict[str, Any]) -> Accelerator:
         unverified=tuple(row.get("unverified", ())),
         memory_label=row["memory_label"],
         memory_source=row["memory_source"],
+        board_power_w=row.get("board_power_w"),
+        year=row["year"],
+        power_and_year_source=row["power_and_year_source"],
     )
 
 

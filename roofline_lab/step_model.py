@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from roofline_lab import _checks, reference
+from roofline_lab import _checks, parallel, reference
 from roofline_lab import attention as attn
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.estimate import StepEstimate
@@ -154,6 +154,7 @@ def _step(
     phase: str, m: Model, g: Accelerator, *, tokens: Array, linear_flops: Array, attention_flops: Array,
     weight_bytes: Array, kv_bytes: Array, kv_resident: Array, weight_dtype: str, compute_dtype: str | None,
     bandwidth_fraction: float, flops_fraction: float, overhead_s: float,
+    layout: parallel.Layout = parallel.ONE_GPU,
 ) -> StepEstimate:
     compute = runs_in(g, weight_dtype if compute_dtype is None else compute_dtype)
     return StepEstimate(
@@ -161,13 +162,14 @@ def _step(
         tokens=tokens,
         flops=linear_flops + attention_flops,
         weight_bytes=weight_bytes,
-        kv_bytes=kv_bytes,
-        peak_flops=g.peak_flops(compute) * flops_fraction,
-        mem_bandwidth=g.mem_bandwidth * bandwidth_fraction,
+        kv_bytes=kv_bytes * layout.kv_replication,
+        peak_flops=g.peak_flops(compute) * flops_fraction * layout.tp,
+        mem_bandwidth=g.mem_bandwidth * bandwidth_fraction * layout.tp,
         attention_flops=attention_flops,
         overhead_s=overhead_s,
-        resident_bytes=m.weight_bytes(weight_dtype) + kv_resident,
-        memory_capacity_bytes=g.memory_bytes,
+        comm_time_s=layout.comm_time_s(m, tokens),
+        resident_bytes=m.weight_bytes(weight_dtype) + kv_resident * layout.kv_replication,
+        memory_capacity_bytes=g.memory_bytes * layout.n_gpus,
         compute_dtype=compute,
     )
 
@@ -191,6 +193,10 @@ def decode_step(
     flops_fraction: float = 1.0,
     overhead_s: float = 0.0,
     attention: bool = True,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    network: str | None = None,
 ) -> StepEstimate:
     """One decode step: `batch` sequences each add a token after `context_len` cached ones.
 
@@ -209,6 +215,7 @@ def decode_step(
         kv_resident=batch * attn.resident_kv_bytes(m, context_len, kv_dtype),
         weight_dtype=weight_dtype, compute_dtype=compute_dtype, bandwidth_fraction=bandwidth_fraction,
         flops_fraction=flops_fraction, overhead_s=overhead_s,
+        layout=parallel.layout(m, gpu, tp=tp, pp=pp, ep=ep, network=network),  # type: ignore[arg-type]
     )
 
 
@@ -226,6 +233,10 @@ def prefill_step(
     flops_fraction: float = 1.0,
     overhead_s: float = 0.0,
     attention: bool = True,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    network: str | None = None,
 ) -> StepEstimate:
     """One prefill step: `batch` prompts of `prompt_len` tokens go through in one pass.
 
@@ -245,6 +256,7 @@ def prefill_step(
         kv_resident=batch * attn.resident_kv_bytes(m, prompt_len, kv_dtype),
         weight_dtype=weight_dtype, compute_dtype=compute_dtype, bandwidth_fraction=bandwidth_fraction,
         flops_fraction=flops_fraction, overhead_s=overhead_s,
+        layout=parallel.layout(m, gpu, tp=tp, pp=pp, ep=ep, network=network),  # type: ignore[arg-type]
     )
 
 
@@ -266,6 +278,10 @@ def mixed_step(
     flops_fraction: float = 1.0,
     overhead_s: float = 0.0,
     attention: bool = True,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    network: str | None = None,
 ) -> StepEstimate:
     """One chunked-prefill step: `decode_batch` decode tokens plus a prefill chunk, one weight read.
 
@@ -285,6 +301,7 @@ def mixed_step(
         kv_resident=d * attn.resident_kv_bytes(m, context_len, kv_dtype) + attn.resident_kv_bytes(m, p, kv_dtype),
         weight_dtype=weight_dtype, compute_dtype=compute_dtype, bandwidth_fraction=bandwidth_fraction,
         flops_fraction=flops_fraction, overhead_s=overhead_s,
+        layout=parallel.layout(m, gpu, tp=tp, pp=pp, ep=ep, network=network),  # type: ignore[arg-type]
     )
 
 
@@ -300,8 +317,10 @@ def max_batch(
     weight_dtype: str = "fp16",
     kv_dtype: str = "fp16",
     memory_fraction: float = 1.0,
+    tp: int = 1,
+    pp: int = 1,
 ) -> int | np.ndarray:
-    """Largest decode batch whose weights + KV caches fit in the GPU's memory.
+    """Largest decode batch whose weights + KV caches fit in the GPU's memory (tp x pp GPUs' with tp, pp).
 
     floor((memory_fraction * memory_bytes - weight bytes) / KV bytes a sequence of
     context_len tokens holds), 0 when the weights alone do not fit. Activations and
@@ -309,8 +328,10 @@ def max_batch(
     serving engine leaves itself (vLLM's default 0.9). context_len (>= 1) accepts arrays.
     """
     m, g = model, gpu
-    free = memory_fraction * g.memory_bytes - m.weight_bytes(weight_dtype)  # type: ignore[union-attr]
-    fits = np.floor(np.maximum(free, 0) / attn.resident_kv_bytes(m, context_len, kv_dtype))  # type: ignore[arg-type]
+    lay = parallel.layout(m, g, tp=tp, pp=pp, memory_only=True)  # type: ignore[arg-type]
+    free = memory_fraction * g.memory_bytes * lay.n_gpus - m.weight_bytes(weight_dtype)  # type: ignore[union-attr]
+    per_sequence = attn.resident_kv_bytes(m, context_len, kv_dtype) * lay.kv_replication  # type: ignore[arg-type]
+    fits = np.floor(np.maximum(free, 0) / per_sequence)
     return fits.astype(np.int64) if isinstance(fits, np.ndarray) else int(fits)
 
 

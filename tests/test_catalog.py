@@ -8,7 +8,10 @@ from roofline_lab.hardware import GIGA, TERA
 REQUIRED_GPUS = [
     "a100-80gb-sxm", "a100-40gb-pcie", "h100-sxm", "h100-pcie", "h200-sxm", "b200",
     "l4", "l40s", "rtx-4090", "mi300x", "tpu-v5e", "tpu-v6e", "a100-lab",
+    # 2026
+    "b300", "gb300", "mi355x", "tpu-v7", "h20", "rtx-5090", "dgx-spark", "trainium2",
 ]
+SCALAR_FIELDS = ("bandwidth_gb_per_s", "board_power_w", "year", "memory_bytes")
 # Ridge points (dense 16-bit peak / bandwidth, FLOP/byte) as published in shared/reference/gpu_specs.md
 PUBLISHED_RIDGES = {
     "a100-80gb-sxm": 153.0, "a100-40gb-pcie": 200.6, "h100-sxm": 295.4, "h100-pcie": 378.2,
@@ -33,7 +36,31 @@ def test_every_entry_is_sourced_and_complete(key):
     assert set(gpu.dense_flops) <= set(rl.DTYPE_BYTES)
     for field in gpu.unverified:
         table, _, dtype = field.partition(".")
-        assert table == "bandwidth_gb_per_s" or dtype in getattr(gpu, table.replace("tflops", "flops"))
+        assert table in SCALAR_FIELDS or dtype in getattr(gpu, table.replace("tflops", "flops")), field
+
+
+@pytest.mark.parametrize("key", ALL_GPUS)
+def test_every_entry_has_a_sourced_power_and_shipping_year(key):
+    gpu = rl.get_gpu(key)
+    assert 2015 <= gpu.year <= 2026
+    assert len(gpu.power_and_year_source) > 30
+    if gpu.board_power_w is None:  # only where the vendor publishes none, and the source says so
+        assert gpu.vendor in ("Google", "Apple", "AWS")
+        assert "publishes no" in gpu.power_and_year_source
+    else:
+        assert 30 <= gpu.board_power_w <= 2000
+
+
+def test_the_2026_parts_show_the_trends_the_course_teaches():
+    # H20: a Hopper cut for export, ridge about 37, decode turns compute-bound at batch ~37
+    assert rl.get_gpu("h20").ridge("fp16") == pytest.approx(37.0, abs=0.1)
+    # Blackwell Ultra: int8 cut to a sliver of fp8, the second datasheet trap beside sparsity
+    for key in ("b300", "gb300"):
+        gpu = rl.get_gpu(key)
+        assert gpu.peak_flops("int8") < gpu.peak_flops("fp8") / 20
+        assert "int8" in gpu.note
+    # the newest parts ship later than the ones they follow
+    assert rl.get_gpu("b300").year > rl.get_gpu("b200").year - 1 and rl.get_gpu("tpu-v7").year > rl.get_gpu("tpu-v6e").year
 
 
 @pytest.mark.parametrize("key", ALL_GPUS)
@@ -170,3 +197,97 @@ def test_attention_fields_are_consistent(key):
     assert (m.attention_window > 0) == (m.n_local_layers > 0) == (m.window_kind in ("sliding", "chunked"))
     assert 0 <= m.n_local_layers <= m.n_layers
     assert 1 <= m.moe_layer_step and 0 <= m.n_dense_layers < m.n_layers
+
+
+# ---- the 2026 models: parameter counts recomputed from each config.json -------------------
+
+# What a family's layer carries beyond the Llama shape, read off its modelling code:
+# Qwen3 and Gemma 3 RMSNorm each query and key head (q_norm, k_norm: 2 * head_dim);
+# Gemma 3 has four norms a layer (around attention and around the MLP), not two;
+# gpt-oss has biases on q/k/v/o, on each expert's gate_up and down, and on the router,
+# plus one learned attention sink per head.
+FAMILY_EXTRAS = {
+    "llama-4-scout": {}, "llama-4-maverick": {},
+    "qwen3-32b": {"qk_norm": True}, "qwen3-30b-a3b": {"qk_norm": True},
+    "gemma-3-27b": {"qk_norm": True, "norms": 4},
+    "gpt-oss-120b": {"biases": True}, "gpt-oss-20b": {"biases": True},
+}
+# Totals as the model cards print them (billions), and what they include
+CARD_TOTALS = {
+    "llama-4-scout": 109, "llama-4-maverick": 400,  # with the vision encoder (~1B)
+    "qwen3-32b": 32.8, "qwen3-30b-a3b": 30.5, "gpt-oss-120b": 116.83, "gpt-oss-20b": 20.91,
+    "gemma-3-27b": 27.4,  # with the 0.4B SigLIP vision encoder
+}
+CARD_ACTIVE = {  # gpt-oss's card leaves the input embedding out of "active"
+    "llama-4-scout": 17, "llama-4-maverick": 17, "qwen3-30b-a3b": 3.3,
+    "gpt-oss-120b": 5.13, "gpt-oss-20b": 3.61,
+}
+
+
+def _moe_layers(m) -> int:
+    """Layers with routed experts: every moe_layer_step-th one after n_dense_layers dense ones."""
+    if not m.n_routed_experts:
+        return 0
+    return len(range(m.n_dense_layers + m.moe_layer_step - 1, m.n_layers, m.moe_layer_step))
+
+
+def _config_params(m, *, qk_norm=False, norms=2, biases=False) -> tuple[int, int, int]:
+    """(total, active, routed-expert) parameters implied by a config: embeddings, attention,
+    MLP or experts (SwiGLU, 3 matrices each), router, norms. Routed-expert parameters count
+    the expert matrices only (gpt-oss's expert biases, 0.03 %, stay with the always-read part)."""
+    d, q_width, kv_width = m.hidden_size, m.n_heads * m.head_dim, m.n_kv_heads * m.head_dim
+    attention = 2 * d * q_width + 2 * d * kv_width
+    attention += 2 * m.head_dim if qk_norm else 0
+    attention += (q_width + 2 * kv_width + d + m.n_heads) if biases else 0  # + one sink per head
+    n_moe = _moe_layers(m)
+    experts = m.n_routed_experts
+    expert = 3 * d * m.moe_intermediate_size
+    if biases:  # gate_up bias (2 * width) and down bias (d)
+        expert += 2 * m.moe_intermediate_size + d
+    router = d * experts + (experts if biases else 0)
+    dense_layer = attention + 3 * d * m.intermediate_size + norms * d
+    moe_layer = attention + (experts + m.n_shared_experts) * expert + router + norms * d
+    embeddings = m.vocab_size * d * (1 if m.tie_embeddings else 2)
+    total = embeddings + (m.n_layers - n_moe) * dense_layer + n_moe * moe_layer + d
+    active = total - n_moe * experts * expert + n_moe * m.experts_per_token * expert
+    routed = n_moe * experts * 3 * d * m.moe_intermediate_size  # expert weights, biases aside
+    return total, active, routed
+
+
+@pytest.mark.parametrize("key", sorted(FAMILY_EXTRAS))
+def test_2026_parameter_counts_match_the_config_shape(key):
+    m = rl.get_model(key)
+    total, active, routed = _config_params(m, **FAMILY_EXTRAS[key])
+    assert m.n_params == total
+    assert m.flop_params == active
+    assert m.routed_expert_params == routed
+    assert total / 1e9 == pytest.approx(CARD_TOTALS[key], rel=0.025)
+    if key in CARD_ACTIVE:
+        card_active = active - (m.vocab_size * m.hidden_size if key.startswith("gpt-oss") else 0)
+        assert card_active / 1e9 == pytest.approx(CARD_ACTIVE[key], rel=0.03)
+
+
+@pytest.mark.parametrize("key", sorted(FAMILY_EXTRAS))
+def test_2026_models_cite_their_config_and_window(key):
+    m = rl.get_model(key)
+    assert "config.json" in m.source and "/blob/main/config.json" in m.source
+    window = m.attention_window
+    if window:
+        assert 0 < m.n_local_layers < m.n_layers
+        assert m.window_kind == ("chunked" if key.startswith("llama-4") else "sliding")
+
+
+def test_2026_attention_patterns_are_the_published_ones():
+    gemma = rl.get_model("gemma-3-27b")  # 5 local : 1 global over 62 layers -> 10 global
+    assert (gemma.n_layers - gemma.n_local_layers, gemma.attention_window) == (10, 1024)
+    for key in ("gpt-oss-120b", "gpt-oss-20b"):  # alternating 128-token windows
+        m = rl.get_model(key)
+        assert 2 * m.n_local_layers == m.n_layers and m.attention_window == 128
+    for key in ("llama-4-scout", "llama-4-maverick"):  # 3 chunked layers in 4, 8K chunks
+        m = rl.get_model(key)
+        assert 4 * m.n_local_layers == 3 * m.n_layers and m.attention_window == 8192
+    assert _moe_layers(rl.get_model("llama-4-maverick")) == 24
+
+
+def test_deepseek_r1_is_an_alias_of_v3():
+    assert rl.get_model("deepseek-r1").key == "deepseek-v3"

@@ -36,6 +36,17 @@ PERTURBATION = textwrap.dedent(
 )
 
 
+def _ridge_cell(notebook: Path) -> int:
+    """nbval's number of the code cell whose saved output prints the A100's ridge."""
+    code = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        if "ridge point: 156.0 FLOP/byte" in text:
+            assert "nbval-check-output" in cell.metadata.get("tags", []), "the ridge cell must be a checked cell"
+            return i
+    raise AssertionError("no saved cell of notebook 01 prints 'ridge point: 156.0 FLOP/byte'")
+
+
 def test_nbval_fails_when_catalog_bandwidths_are_a_tenth_of_a_percent_off(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(PERTURBATION, encoding="utf-8")
     marker = tmp_path / "patched-processes.txt"
@@ -46,8 +57,10 @@ def test_nbval_fails_when_catalog_bandwidths_are_a_tenth_of_a_percent_off(tmp_pa
         "ROOFLINE_LAB_PERTURBATION_MARKER": str(marker),
     }
     notebook = NOTEBOOKS / "01-the-ridge-point.ipynb"
-    # nbval runs one cell per test item: the imports, then the cell printing the A100's ridge
-    cells = [f"{notebook}::Cell 0", f"{notebook}::Cell 1"]
+    # nbval runs one cell per test item (code cells, counted from 0): every cell up to the one that
+    # prints the A100's ridge
+    ridge = _ridge_cell(notebook)
+    cells = [f"{notebook}::Cell {i}" for i in range(ridge + 1)]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *cells],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
@@ -55,8 +68,8 @@ def test_nbval_fails_when_catalog_bandwidths_are_a_tenth_of_a_percent_off(tmp_pa
     patched = marker.read_text(encoding="utf-8").splitlines() if marker.exists() else []
     assert any("ipykernel" in argv for argv in patched), f"the patch never reached a kernel: {patched}"
     assert run.returncode == 1, run.stdout[-3000:]
-    assert "01-the-ridge-point.ipynb::Cell 1" in run.stdout, run.stdout[-3000:]
-    assert "Cell 1: Cell outputs differ" in run.stdout, run.stdout[-3000:]
+    assert f"01-the-ridge-point.ipynb::Cell {ridge}" in run.stdout, run.stdout[-3000:]
+    assert f"Cell {ridge}: Cell outputs differ" in run.stdout, run.stdout[-3000:]
     # nbval's diff of that cell: the saved 156.0 against the kernel's 312 TFLOP/s / 2.002 TB/s
     assert "point: 156.0 FLOP/byte" in run.stdout and "point: 155.8 FLOP/byte" in run.stdout, run.stdout
 

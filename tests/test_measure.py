@@ -130,13 +130,13 @@ def test_untiled_decode_and_its_step_lookup() -> None:
 def test_blas_threads_are_fixed_during_a_run_and_restored_after(monkeypatch: pytest.MonkeyPatch) -> None:
     before = measure.blas_info().threads
     seen: list[int] = []
-    original = measure._best_s
+    original = measure.kernels._best_s
 
     def spy(fn, repeats):  # type: ignore[no-untyped-def]
         seen.append(measure.blas_info().threads)
         return original(fn, repeats)
 
-    monkeypatch.setattr(measure, "_best_s", spy)
+    monkeypatch.setattr(measure.kernels, "_best_s", spy)
     assert measure_gemm("float32", 64, repeats=2, threads=2).threads == 2
     assert seen == [1, 1, 1]  # warm-up and both timed rounds: each worker's BLAS on 1 thread
     assert measure.blas_info().threads == before
@@ -191,7 +191,7 @@ def test_bad_arguments_name_the_argument_the_value_and_the_rule(call, error, mes
 
 
 def test_gpu_path_without_cuda_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(measure, "_torch_cuda", lambda: None)
+    monkeypatch.setattr(measure.gpu, "_torch_cuda", lambda: None)
     assert not measure.gpu_available()
     with pytest.raises(RuntimeError, match="measure_gpu needs torch with a CUDA device"):
         measure.measure_gpu(quick=True)
@@ -206,7 +206,7 @@ def test_command_line_prints_every_figure(
         calls.append((quick_mode, threads))
         return quick
 
-    monkeypatch.setattr(measure, "measure_machine", fake)
+    monkeypatch.setattr(measure.cpu, "measure_machine", fake)
     assert measure.main(["--quick", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert calls == [(True, 1)]
@@ -253,7 +253,7 @@ def _fake_torch() -> SimpleNamespace:
 
 def test_gpu_path_plumbing_with_a_fake_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     """No GPU here: a no-op torch stand-in checks the bookkeeping, not CUDA itself."""
-    monkeypatch.setattr(measure, "_torch_cuda", _fake_torch)
+    monkeypatch.setattr(measure.gpu, "_torch_cuda", _fake_torch)
     result = measure.measure_gpu(quick=True, dtype="bf16")
     assert result.device == "GPU: Fake GPU" and result.backend.threads == 132
     assert result.read.mem_bandwidth == pytest.approx(256 * MIB / 2e-3)
@@ -266,3 +266,27 @@ def test_gpu_path_plumbing_with_a_fake_torch(monkeypatch: pytest.MonkeyPatch) ->
     assert "Fake GPU" in result.summary()
     with pytest.raises(ValueError, match="dtype must be one of \\('fp16', 'bf16'\\), got 'fp8'"):
         measure.measure_gpu(quick=True, dtype="fp8")
+
+
+def test_measure_runs_without_its_optional_extras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """threadpoolctl and tqdm come with the `measure` extra; without them: a warning, no pinning."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # `import threadpoolctl` now raises ImportError
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    assert measure.blas_info(threads=2).library == "unknown BLAS"
+    with pytest.warns(UserWarning, match=r"threadpoolctl is not installed.*roofline-lab\[measure\]"):
+        d = measure_decode((1, 2), 4 * MIB, repeats=1, threads=1, progress=True)
+    assert d.batches == (1, 2) and all(s > 0 for s in d.seconds)
+
+
+def test_the_package_splits_into_small_modules_with_the_gpu_path_apart() -> None:
+    from pathlib import Path
+
+    package = Path(measure.__file__).parent
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in package.glob("*.py")}
+    assert {"results.py", "machine.py", "kernels.py", "cpu.py", "gpu.py", "cli.py"} <= set(sizes)
+    assert max(sizes.values()) < 450, sizes
+    assert "torch" not in (package / "cpu.py").read_text(encoding="utf-8")
+    assert measure.measure_gpu.__module__ == "roofline_lab.measure.gpu"

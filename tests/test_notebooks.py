@@ -38,7 +38,7 @@ SERIES = (
 PRESENT = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
 RAISES = "raises-exception"
 # Appended to each notebook for the starter-mode run: it proves the kernel ran the
 # learner's implementation and that execution got past the last cell.
@@ -95,9 +95,46 @@ def test_notebook_has_no_error_outputs_except_where_tagged(name):
 
 @pytest.mark.parametrize("name", PRESENT)
 def test_notebook_prints_numbers_that_nbval_checks(name):
-    checked = [c for c in _code_cells(_read(name)) if c.source.lstrip().startswith(CHECK_MARK)]
-    assert checked, f"{name} has no cell starting with {CHECK_MARK!r}"
+    checked = [c for c in _code_cells(_read(name)) if CHECK_TAG in c.metadata.get("tags", [])]
+    assert checked, f"{name} has no cell tagged {CHECK_TAG!r}"
     assert any(_stream_text(c).strip() for c in checked), f"{name}: its checked cells print nothing"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_nbval_markers_are_cell_tags_not_comments_in_the_code(name):
+    marked = [i for i, c in enumerate(_code_cells(_read(name))) if re.search(r"^\s*#\s*NBVAL_", c.source, re.M)]
+    assert not marked, f"{name}: code cells {marked} carry a '# NBVAL_' comment; use the cell tag instead"
+
+
+# Lesson notebooks: each first asks for a guess (a `guess...` variable bound to None), and a later
+# checked cell reveals it against the answer with exercises.reveal.
+LESSONS = [n for n in PRESENT if re.match(r"\d\d-", n) and not n.startswith(("00-", "10-the-explorer", "14-"))]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_asks_for_a_guess_then_reveals_it_in_a_checked_cell(name):
+    cells = _code_cells(_read(name))
+    guesses = [(i, m.group(1)) for i, c in enumerate(cells)
+               for m in re.finditer(r"^(guess\w*)\s*=\s*None\b", c.source, re.M)]
+    assert guesses, f"{name} binds no `guess_... = None` before its answer"
+    for i, var in guesses:
+        reveals = [j for j, c in enumerate(cells) if j > i and re.search(rf"exercises\.reveal\(\s*{var}\b", c.source)]
+        assert reveals, f"{name}: {var} is never revealed"
+        cell = cells[reveals[0]]
+        assert CHECK_TAG in cell.metadata.get("tags", []), f"{name}: the reveal of {var} is not a checked cell"
+        assert _stream_text(cell).startswith("no guess yet"), f"{name}: saved reveal of {var} is not the None case"
+
+
+def test_welcome_asks_the_four_guesses_and_later_notebooks_come_back_to_them():
+    welcome = "\n".join(c.source for c in _code_cells(_read("00-welcome.ipynb")))
+    names = ["guess_utilization", "guess_speed_limit", "guess_crossover", "guess_batch64"]
+    for var in names:
+        assert re.search(rf"^{var}\s*=\s*None", welcome, re.M), f"00 does not ask {var}"
+        later = [n for n in LESSONS if re.search(rf"exercises\.reveal\(\s*{var}\b",
+                                                   "\n".join(c.source for c in _code_cells(_read(n))))]
+        assert later, f"no notebook comes back to {var}"
+    printed = "".join(_stream_text(c) for c in _code_cells(_read("00-welcome.ipynb")))
+    assert "8,000" not in printed and "125 tokens/s" not in printed, "00 prints an answer it should ask for"
 
 
 @pytest.mark.parametrize("name", PRESENT)

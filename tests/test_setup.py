@@ -1,10 +1,17 @@
 """The set-up contract: the two commands, CI running exactly the README's test command,
-and environment.yml agreeing with pyproject.toml."""
+the package's metadata and entry points, and binder/, environment.yml and pyproject.toml
+agreeing with each other (and with the rules repo2docker documents)."""
 
+import fnmatch
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,18 +31,189 @@ def _spec(requirement: str) -> tuple[str, str]:
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+def _requirements(names: list[str]) -> dict[str, str]:
+    """name -> version spec, self-references (roofline-lab[...]) left out."""
+    return dict(_spec(r) for r in names if not r.startswith("roofline-lab"))
+
+
+def _conda(path: Path) -> tuple[dict[str, str], list]:
+    env = yaml.safe_load(path.read_text())
+    conda = dict(_spec(d) for d in env["dependencies"] if isinstance(d, str))
+    pip = [line for d in env["dependencies"] if isinstance(d, dict) for line in d["pip"]]
+    return conda, pip
+
+
+def test_environment_yml_lists_every_dependency_of_pyproject_and_its_extras():
     project = _pyproject()["project"]
-    wanted = dict(map(_spec, project["dependencies"] + project["optional-dependencies"]["test"]))
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = [d for d in env["dependencies"] if isinstance(d, str)]
-    listed = dict(map(_spec, conda))
+    extras = project["optional-dependencies"]
+    wanted = _requirements(project["dependencies"] + extras["lecture"] + extras["measure"] + extras["test"])
+    listed, pip = _conda(ROOT / "environment.yml")
     python = listed.pop("python")
     listed.pop("pip")
     assert listed == wanted
     assert python == ">=" + project["requires-python"].removeprefix(">=")
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert any(line.endswith("-e .") for line in pip_section)
+    assert any(line.endswith("-e .") for line in pip)
+
+
+def test_test_extra_pulls_the_lecture_and_measure_extras():
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert "roofline-lab[lecture,measure]" in extras["test"]
+
+
+def test_the_base_install_is_what_the_lab_command_needs():
+    """The lab command installs no extra: it must bring JupyterLab, the widget stack and pytest
+    (the learner's `LAB_IMPL=starter .venv/bin/python -m pytest -m ex1`), and nothing lecture-only."""
+    base = _requirements(_pyproject()["project"]["dependencies"])
+    assert set(base) == {"numpy", "matplotlib", "ipywidgets", "ipympl", "jupyterlab", "pytest", "pytest-xdist", "nbval"}
+    # pytest reads addopts on every run, the learner's too: each plugin they need is in the base
+    addopts = _pyproject()["tool"]["pytest"]["ini_options"]["addopts"]
+    assert ("-n " not in addopts or "pytest-xdist" in base) and ("--nbval" not in addopts or "nbval" in base)
+    lab = _readme_commands()[0]
+    assert "pip install -q -e . " in lab  # no extras
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert _requirements(extras["lecture"]) == {"voila": ">=0.5.7"}
+    assert set(_requirements(extras["measure"])) == {"threadpoolctl", "tqdm"}
+
+
+def test_readme_lecturer_command_installs_the_lecture_extra():
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if "voila app/lecture.ipynb" in line]
+    assert len(lines) == 1 and 'pip install -q -e ".[lecture]"' in lines[0]
+
+
+# ---- Binder (repo2docker) ---------------------------------------------------------------
+
+BINDER = ROOT / "binder"
+
+
+def test_binder_environment_is_the_runtime_with_an_exact_python():
+    listed, pip = _conda(BINDER / "environment.yml")
+    python = listed.pop("python")
+    listed.pop("pip")
+    assert listed == _requirements(_pyproject()["project"]["dependencies"])
+    assert not pip  # the package comes from postBuild, not an editable pip line
+    # repo2docker reads the version from `python=X.Y...`; a range (>=) is ignored, so pin it
+    version = re.fullmatch(r"=(\d+)\.(\d+)\.(\d+)", python)
+    assert version, python
+    floor = tuple(map(int, _pyproject()["project"]["requires-python"].removeprefix(">=").split(".")))
+    assert tuple(map(int, version.groups()[:2])) >= floor
+
+
+def test_binder_postbuild_installs_the_package_not_editable():
+    post = BINDER / "postBuild"
+    assert os.access(post, os.X_OK)  # repo2docker runs it only when executable
+    text = post.read_text()
+    assert text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in text
+    installs = [line for line in text.splitlines() if "pip install" in line and not line.startswith("#")]
+    assert len(installs) == 1 and installs[0].rstrip().endswith(" .") and " -e" not in installs[0]
+
+
+def test_binder_folder_follows_repo2docker_rules():
+    """repo2docker (https://repo2docker.readthedocs.io/en/latest/usage.html#where-to-put-configuration-files):
+    a binder/ folder wins and every configuration file outside it is ignored; environment.yml
+    selects the conda build pack; postBuild runs after it. Only files it knows belong there."""
+    known = {"environment.yml", "postBuild", "apt.txt", "start", "runtime.txt", "requirements.txt"}
+    present = {p.name for p in BINDER.iterdir() if not p.name.startswith(".")}
+    assert present <= known and {"environment.yml", "postBuild"} <= present
+    assert "requirements.txt" not in present  # with environment.yml it would be ignored: a trap
+
+
+def test_readme_links_a_binder_launch_of_the_first_notebook():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", readme)
+    assert links, "no Binder launch link"
+    for link in links:
+        path = re.search(r"urlpath=lab/tree/(\S+)", link)
+        assert path and path.group(1) == "notebooks/00-welcome.ipynb"
+        assert (ROOT / path.group(1)).is_file()
+    assert "JupyterHub" in readme and "pip install" in readme.split("JupyterHub", 1)[1]
+
+
+@pytest.mark.skipif(shutil.which("repo2docker") is None, reason="jupyter-repo2docker is not installed")
+def test_repo2docker_would_install_the_package():
+    """`repo2docker --no-build --debug .` prints the Dockerfile without Docker."""
+    run = subprocess.run(["repo2docker", "--no-build", "--debug", str(ROOT)],
+                         capture_output=True, text=True, timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "binder/environment.yml" in out and "postBuild" in out
+
+
+# ---- the package ------------------------------------------------------------------------
+
+
+def test_license_is_mit_in_spdx_form_and_the_file_ships():
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_wheel_carries_the_data_and_py_typed():
+    data = _pyproject()["tool"]["setuptools"]["package-data"]["roofline_lab"]
+    assert "py.typed" in data and "data/*.toml" in data
+    assert (ROOT / "roofline_lab" / "py.typed").is_file()
+    assert list((ROOT / "roofline_lab" / "data").glob("*.toml"))
+
+
+def test_console_script_points_at_a_function_that_exists():
+    target = _pyproject()["project"]["scripts"]["roofline-lab"]
+    module, _, name = target.partition(":")
+    assert module == "roofline_lab.__main__"
+    import roofline_lab.__main__ as entry
+
+    assert callable(getattr(entry, name))
+    assert set(entry.MODULE_COMMANDS) == {"bench", "measure"}
+
+
+def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    return subprocess.run([sys.executable, "-m", "roofline_lab", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_every_subcommand_is_reachable():
+    usage = _run()
+    assert usage.returncode == 2 and all(c in usage.stdout for c in ("table", "plot", "bench", "measure"))
+    assert _run("table", "--gpu", "h100-sxm").stdout.startswith("8B (lab rounding) on NVIDIA H100 SXM")
+    assert "--quick" in _run("measure", "--help").stdout
+    assert _run("bench", "--help").returncode == 0
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`roofline-lab table | head -3`: the reader leaves early; no BrokenPipeError traceback."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        run = subprocess.run([sys.executable, "-m", "roofline_lab", "table"], cwd=ROOT, env=env, stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert run.stderr == ""
+    assert run.returncode == 141
+
+
+def _tracked_files() -> list[str]:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    return subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_sdist_manifest_covers_every_tracked_file_so_its_tests_run():
+    """MANIFEST.in grafts every tracked folder (setuptools adds the package and pyproject itself)."""
+    rules = [line.split() for line in (ROOT / "MANIFEST.in").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    included = {name for rule in rules if rule[0] == "include" for name in rule[1:]}
+    grafted = {rule[1] for rule in rules if rule[0] == "graft"}
+    excluded = [pattern for rule in rules if rule[0] == "global-exclude" for pattern in rule[1:]]
+    missing = []
+    for path in _tracked_files():
+        if path.startswith("roofline_lab/") or path == "pyproject.toml":
+            continue
+        if any(fnmatch.fnmatch(Path(path).name, e) for e in excluded):
+            continue
+        if path not in included and path.split("/")[0] not in grafted:
+            missing.append(path)
+    assert not missing
 
 
 def test_readme_gives_the_two_commands_first():
