@@ -4,7 +4,10 @@ On Agg, where a redraw renders synchronously, time random control changes (batch
 dtype, GPU, model, context) from setting the widget's `.value` to the finished render, and
 print the median and p95 per control. In the same run, time a naive `interact`-style
 callback that rebuilds the same three-panel figure from scratch for each change, and
-print the ratio. Targets: median <= 16 ms per change (one 60 Hz frame), >= 20x the naive.
+print the ratio. Targets: median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz
+frames), >= 20x the naive. Then the same changes with each speed device taken away in
+turn (PathLabel -> Text labels, PathLabel's glyph cache, the third blit layer, the panel
+cache), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
 printed too).
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 
 import matplotlib
 
-BENCH_CONTROLS = ("batch", "dtype", "gpu", "model", "context")
+BENCH_CONTROLS = ("batch", "weight_dtype", "gpu", "model", "context_len")
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -36,12 +39,22 @@ def _options(control: object) -> list[object]:
     return [o[1] if isinstance(o, tuple) else o for o in control.options]  # type: ignore[attr-defined]
 
 
-def time_explorer(changes: int, seed: int) -> tuple[dict[str, list[float]], dict[str, int]]:
-    """Milliseconds per change, by control, for `changes` random changes; and render counts."""
+def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = None,
+                  panel_cache: int | None = None) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Milliseconds per change, by control, for `changes` random changes; and render counts.
+    layers: the Blitter's layers (default all three); panel_cache: static panels kept."""
+    from roofline_lab import figure
     from roofline_lab.widgets import RooflineExplorer
 
     rng = random.Random(seed)
-    ex = RooflineExplorer(kv=True, context=4096)  # KV on, so the context slider moves things
+    ex = RooflineExplorer(kv=True, context_len=4096)  # KV on, so the context slider moves things
+    if layers is not None:
+        ex._blitter.disconnect()
+        ex._blitter = figure.Blitter(ex._panels, layers=layers)
+        ex._render(full=True)
+    saved = figure.PANEL_CACHE
+    if panel_cache is not None:
+        figure.PANEL_CACHE = panel_cache
     times: dict[str, list[float]] = {name: [] for name in BENCH_CONTROLS}
     full_before, renders_before = ex.full_draw_count, ex.render_count
     try:
@@ -52,8 +65,10 @@ def time_explorer(changes: int, seed: int) -> tuple[dict[str, list[float]], dict
             start = time.perf_counter()
             control.value = value  # observer -> step model -> move artists -> render (sync on Agg)
             times[name].append(1e3 * (time.perf_counter() - start))
-        counts = {"renders": ex.render_count - renders_before, "full draws": ex.full_draw_count - full_before}
+        counts = {"renders": ex.render_count - renders_before, "full draws": ex.full_draw_count - full_before,
+                  "panel draws": ex._blitter.panel_draws}
     finally:
+        figure.PANEL_CACHE = saved
         ex.close()
     return times, counts
 
@@ -62,15 +77,15 @@ def time_naive(rebuilds: int, seed: int) -> list[float]:
     """Milliseconds per change for an `interact`-style callback: new figure, draw, close."""
     import matplotlib.pyplot as plt
 
-    from roofline_lab.plot import ExplorerFigure
-    from roofline_lab.widgets import BATCH_OPTIONS, ExplorerState, explorer_view
+    from roofline_lab.explorer import BATCH_OPTIONS, ExplorerState, explorer_view
+    from roofline_lab.figure import ExplorerFigure
 
     rng = random.Random(seed)
     times = []
     for _ in range(rebuilds):
-        state = ExplorerState(batch=rng.choice(BATCH_OPTIONS), kv=True, context=4096)
+        state = ExplorerState(batch=rng.choice(BATCH_OPTIONS), kv=True, context_len=4096)
         start = time.perf_counter()
-        fig = plt.figure(dpi=90)
+        fig = plt.figure(dpi=90)  # the explorer's screen resolution
         ExplorerFigure(fig, animated=False).update(explorer_view(state))
         fig.canvas.draw()
         plt.close(fig)
@@ -78,11 +93,39 @@ def time_naive(rebuilds: int, seed: int) -> list[float]:
     return times
 
 
+def _variants(changes: int, seed: int, median: float, p95: float) -> None:
+    """The same changes with one speed device taken away at a time."""
+    from roofline_lab import labels
+
+    print("\nwhat each speed device pays (same changes; median / p95 ms, batch-only median):")
+    print(f"  {'all on (default)':<44}{median:>8.2f}{p95:>8.2f}")
+    runs = [("Text labels instead of PathLabel", dict(), ("LABEL_CLASS", labels.TextLabel)),
+            ("PathLabel without its glyph cache", dict(), ("GLYPH_CACHE", False)),
+            ("two blit layers (roof drawn with the data)", dict(layers=("data", "fast")), None),
+            ("one blit layer", dict(layers=("fast",)), None),
+            ("no panel cache (every limit change redraws)", dict(panel_cache=0), None)]
+    for name, kwargs, patch in runs:
+        old = getattr(labels, patch[0]) if patch else None
+        if patch:
+            setattr(labels, patch[0], patch[1])
+            labels._label_marker.cache_clear()
+        try:
+            times, _ = time_explorer(changes, seed, **kwargs)
+        finally:
+            if patch:
+                setattr(labels, patch[0], old)
+                labels._label_marker.cache_clear()
+        every = [t for ts in times.values() for t in ts]
+        print(f"  {name:<44}{statistics.median(every):>8.2f}{_percentile(every, 95):>8.2f}"
+              f"{statistics.median(times['batch']):>8.2f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m roofline_lab.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--changes", type=int, default=300, help="random control changes to time (>= 1)")
     parser.add_argument("--naive", type=int, default=15, help="naive full rebuilds to time (>= 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-variants", action="store_true", help="skip the runs without each speed device")
     args = parser.parse_args(argv)
     if args.changes < 1 or args.naive < 1:
         parser.error(f"--changes and --naive must be >= 1, got {args.changes} and {args.naive}")
@@ -99,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:<10}{len(ts):>5}{statistics.median(ts):>10.2f}{_percentile(ts, 95):>10.2f}")
     median, p95 = statistics.median(every), _percentile(every, 95)
     print(f"{'all':<10}{len(every):>5}{median:>10.2f}{p95:>10.2f}")
-    print(f"renders: {counts['renders']} ({counts['full draws']} full redraws, the rest blits)")
+    print(f"renders: {counts['renders']} ({counts['full draws']} full redraws, {counts['panel draws']} single-panel "
+          "redraws, the rest blits and cached panels)")
 
     naive = time_naive(args.naive, args.seed)
     naive_median = statistics.median(naive)
@@ -108,8 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = naive_median / median
     print(f"\nspeed-up (naive median / explorer median): {ratio:.1f}x")
     print(f"targets: median <= 16 ms: {'met' if median <= 16 else 'MISSED'} ({median:.2f} ms); "
+          f"p95 <= 33 ms: {'met' if p95 <= 33 else 'MISSED'} ({p95:.2f} ms); "
           f">= 20x naive: {'met' if ratio >= 20 else 'MISSED'} ({ratio:.1f}x); "
           f"load average {os.getloadavg()[0]:.2f} at end")
+    if not args.no_variants:
+        _variants(args.changes, args.seed, median, p95)
     return 0
 
 

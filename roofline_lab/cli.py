@@ -23,6 +23,8 @@ from roofline_lab.step_model import attainable_flops, critical_batch, decode_ste
 SEED_DECODE_BATCHES = (1, 8, 64, 156, 512)
 SEED_PREFILL_TOKENS = (128, 2048)
 FIGURE_FORMATS = ("svg", "png", "pdf")
+#: A PNG for slides is at least this wide (a 1080p projector's width).
+PNG_MIN_WIDTH_PX = 1920
 
 
 def _argtype(lookup: Callable[[str], object]) -> Callable[[str], object]:
@@ -131,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from roofline_lab.plot import roofline_figure
 
     fig, _ = roofline_figure(args.gpu.key, args.model.key, dtype, args.batch, args.prefill)
-    fig.savefig(args.out, format=suffix, bbox_inches="tight")
+    # PNG: enough pixels per inch that the tight-cropped picture is PNG_MIN_WIDTH_PX wide or more
+    dpi = math.ceil(PNG_MIN_WIDTH_PX / (fig.get_figwidth() * 0.9)) if suffix == "png" else "figure"
+    fig.savefig(args.out, format=suffix, bbox_inches="tight", dpi=dpi)
     print(f"wrote {args.out}")
     return 0
 

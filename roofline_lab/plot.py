@@ -8,15 +8,12 @@ Axes are log-log: x is arithmetic intensity in FLOP/byte, y attainable FLOP/s wi
 labels in TFLOP/s. Colours are the Okabe-Ito palette (colour-blind safe) and every series
 also has its own marker, so the figures read in greyscale and on a projector.
 
-`ExplorerFigure` is the three-panel figure behind `roofline_lab.widgets.RooflineExplorer`
-(roofline; tokens/s vs batch; step time vs batch). It is drawn from an `ExplorerView`,
-plain numbers computed by the widget from `roofline_lab.step_model`; this module computes
-nothing about the physics beyond what `step_model` returns.
+The explorer's three-panel figure is `roofline_lab.figure.ExplorerFigure`, built from
+these helpers; labels that move often are `roofline_lab.labels.PathLabel`s.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,18 +22,15 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.markers import MarkerStyle
-from matplotlib.path import Path
-from matplotlib.textpath import TextPath
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
-from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from roofline_lab import _checks, reference
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
+from roofline_lab.labels import PathLabel, TextLabel, make_label
 from roofline_lab.step_model import attainable_flops, decode_step
+from roofline_lab.units import TERA, tick_number
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 OKABE_ITO: dict[str, str] = {
@@ -68,7 +62,6 @@ STYLE: dict[str, dict[str, Any]] = {
 MEMORY_SHADE = OKABE_ITO["sky_blue"]
 COMPUTE_SHADE = OKABE_ITO["orange"]
 
-TERA = 1e12
 DEFAULT_X_RANGE = (0.1, 1e4)
 
 
@@ -76,10 +69,8 @@ DEFAULT_X_RANGE = (0.1, 1e4)
 
 
 def _number(x: float) -> str:
-    """1 -> '1', 0.5 -> '0.5', 2048 -> '2,048', 1e6 -> '1,000,000': tick labels without 1e3."""
-    if x >= 1:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
+    """1 -> '1', 0.5 -> '0.5', 2048 -> '2,048', 1e6 -> '1M': tick labels without 1e3."""
+    return tick_number(x)
 
 
 def _tflops_tick(y: float, _pos: object = None) -> str:
@@ -117,6 +108,11 @@ def style_roofline_axes(ax: Axes, *, minor: bool = True) -> None:
     )
 
 
+def _label(ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), **kwargs: Any) -> Any:
+    """A moving (animated) label is cheap to blit (labels.make_label); a still one is real text."""
+    return (make_label if kwargs.get("animated") else TextLabel)(ax, text, xy, **kwargs)
+
+
 def _new_axes(ax: Axes | None) -> Axes:
     if ax is not None:
         if not isinstance(ax, Axes):
@@ -136,104 +132,6 @@ def _x_range(x_range: Sequence[float]) -> tuple[float, float]:
     if not lo < hi:
         raise ValueError(f"x_range must have low < high, got {x_range!r}")
     return lo, hi
-
-
-# --------------------------------------------------------------------------- cheap labels
-
-
-@functools.lru_cache(maxsize=256)
-def _glyph(char: str, fontsize: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """One character's outline (vertices, codes) in points, and its advance width."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    advance = text_to_path.get_text_width_height_descent(char, FontProperties(size=fontsize), False)[0]
-    if char.isspace():
-        return np.zeros((0, 2)), np.zeros(0, dtype=Path.code_type), float(advance)
-    path = TextPath((0, 0), char, size=fontsize)
-    return np.asarray(path.vertices), np.asarray(path.codes), float(advance)
-
-
-def _text_path(text: str, fontsize: float) -> Path:
-    """The outline of `text` in points, from cached glyphs placed at their advances (no kerning:
-    the same as TextPath for the default DejaVu Sans, at a fraction of the cost)."""
-    vertices, codes, x = [], [], 0.0
-    for char in text:
-        v, c, advance = _glyph(char, fontsize)
-        if len(v):
-            vertices.append(v + np.array([x, 0.0]))
-            codes.append(c)
-        x += advance
-    if not vertices:
-        return Path(np.zeros((1, 2)), [Path.MOVETO])
-    return Path(np.concatenate(vertices), np.concatenate(codes))
-
-
-@functools.lru_cache(maxsize=512)
-def _label_marker(text: str, fontsize: float, rotation: float) -> tuple[MarkerStyle, float, float, float]:
-    """The marker that draws `text` at `fontsize` points: (marker, markersize, width, height) in points.
-
-    The glyph outlines (plain text, not mathtext) are centred on the origin; a path marker is
-    scaled so its largest |coordinate| is half the marker size, hence markersize = 2 * that.
-    """
-    path = _text_path(text, fontsize)
-    lo, hi = path.vertices.min(axis=0), path.vertices.max(axis=0)  # control-point box: close enough
-    centred = Path(path.vertices - (lo + hi) / 2, path.codes)
-    size = 2 * float(np.abs(centred.vertices).max())
-    rotate = Affine2D().rotate_deg(rotation)
-    marker = MarkerStyle(centred, transform=rotate) if rotation else MarkerStyle(centred)
-    width, height = (hi - lo).tolist()
-    w, h = (height, width) if rotation % 180 == 90 else (width, height)
-    return marker, size, w, h
-
-
-class PathLabel(Line2D):
-    """A short text label drawn as a marker, so redrawing it is cheap (Agg stamps a cached
-    glyph path: ~0.15 ms against ~1 ms for a Text). Used for labels that move often.
-
-    offset is in points from the anchor (x, y); ha/va align the label's box like Text's
-    horizontalalignment/verticalalignment; `transform` defaults to the axes' data coordinates.
-    """
-
-    def __init__(self, ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), *,
-                 offset: tuple[float, float] = (0.0, 0.0), ha: str = "left", va: str = "bottom",
-                 fontsize: float = 8.0, rotation: float = 0.0, color: str = "black",
-                 transform: Any = None, animated: bool = False, zorder: float = 5) -> None:
-        if ha not in ("left", "center", "right") or va not in ("bottom", "center", "top"):
-            raise ValueError(f"ha must be left/center/right and va bottom/center/top, got {ha!r}, {va!r}")
-        super().__init__([xy[0]], [xy[1]], linestyle="none", color=color, markerfacecolor=color,
-                         markeredgewidth=0, animated=animated, zorder=zorder)
-        self._label_base = transform if transform is not None else ax.transData
-        self._label_offset, self._ha, self._va = offset, ha, va
-        self._fontsize, self._rotation = fontsize, rotation
-        self._label = ""
-        ax.add_artist(self)
-        self.set_text(text)
-
-    def get_text(self) -> str:
-        return self._label
-
-    def set_text(self, text: str) -> None:
-        text = str(text)
-        if text == self._label:
-            return
-        self._label = text
-        if not text.strip():
-            return
-        marker, size, w, h = _label_marker(text, self._fontsize, self._rotation)
-        self.set_marker(marker)
-        self.set_markersize(size)
-        dx = self._label_offset[0] + {"left": w / 2, "center": 0.0, "right": -w / 2}[self._ha]
-        dy = self._label_offset[1] + {"bottom": h / 2, "center": 0.0, "top": -h / 2}[self._va]
-        fig = self.axes.get_figure(root=True)
-        self.set_transform(self._label_base + ScaledTranslation(dx / 72, dy / 72, fig.dpi_scale_trans))
-
-    def set_position(self, xy: tuple[float, float]) -> None:
-        self.set_data([xy[0]], [xy[1]])
-
-    def draw(self, renderer: Any) -> None:
-        if self._label.strip():
-            super().draw(renderer)
 
 
 # --------------------------------------------------------------------------- the roofline
@@ -270,12 +168,12 @@ def draw_roofline(
         artists["memory_region"] = ax.axvspan(lo, hi, color=MEMORY_SHADE, alpha=0.13, lw=0, animated=animated)
         artists["compute_region"] = ax.axvspan(lo, hi, color=COMPUTE_SHADE, alpha=0.13, lw=0, animated=animated)
         text_style = dict(transform=ax.get_xaxis_transform(), fontsize=9, color="0.25", animated=animated)
-        artists["memory_text"] = PathLabel(ax, "memory-bound", (lo, 0.03), ha="right", **text_style)
-        artists["compute_text"] = PathLabel(ax, "compute-bound", (lo, 0.03), ha="left", **text_style)
+        artists["memory_text"] = _label(ax, "memory-bound", (lo, 0.03), ha="right", **text_style)
+        artists["compute_text"] = _label(ax, "compute-bound", (lo, 0.03), ha="left", **text_style)
     (artists["slope"],) = ax.plot([], [], **style, label=label, animated=animated)
     (artists["plateau"],) = ax.plot([], [], **style, animated=animated)
     (artists["ridge"],) = ax.plot([], [], linestyle="none", **STYLE["ridge"], animated=animated)
-    artists["ridge_label"] = PathLabel(ax, offset=(0, 14), ha="center", fontsize=9, animated=animated)
+    artists["ridge_label"] = _label(ax, offset=(0, 14), ha="center", fontsize=9, animated=animated)
     update_roofline(artists, peak_flops, mem_bandwidth, (lo, hi))
     return artists
 
@@ -336,7 +234,7 @@ def draw_points(
     # decode labels up-left and prefill labels down-right of their points: off the roofline
     offset, ha, va = {"current": ((9, -7), "left", "top"), "prefill": ((5, -5), "left", "top"),
                       "decode": ((-5, 3), "right", "bottom")}[kind]
-    notes = [PathLabel(ax, text, (x, y), offset=offset, ha=ha, va=va, fontsize=8, animated=animated)
+    notes = [_label(ax, text, (x, y), offset=offset, ha=ha, va=va, fontsize=8, animated=animated)
              for text, x, y in zip(labels, xs, ys, strict=True)]
     return {"points": points, "labels": notes}
 
@@ -435,229 +333,3 @@ def roofline_figure(
     ax.set_title(f"{m.name} on {g.name}, {dtype} weights, {compute} math", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     return ax.figure, {"roofline": roof, "decode": dec, "prefill": pre}
-
-
-# --------------------------------------------------------------------------- the explorer's figure
-
-
-@dataclass(frozen=True)
-class ExplorerView:
-    """Everything the explorer's figure shows, as plain numbers (SI) and strings."""
-
-    phase: str  # "decode" or "prefill"
-    peak_flops: float
-    mem_bandwidth: float  # achievable bytes/s
-    decode_x: np.ndarray  # seed decode points: intensity FLOP/byte
-    decode_y: np.ndarray  # attainable FLOP/s
-    decode_labels: tuple[str, ...]
-    prefill_x: np.ndarray
-    prefill_y: np.ndarray
-    prefill_labels: tuple[str, ...]
-    current_x: float
-    current_y: float
-    current_label: str
-    batches: np.ndarray  # the batch sweep (x of panels b and c)
-    tokens_per_s: np.ndarray
-    ideal_tokens_per_s: np.ndarray  # batch-1 rate times batch: the free lunch, if it never ended
-    step_ms: np.ndarray
-    batch: int
-    batch_tokens_per_s: float
-    batch_step_ms: float
-    wall_batch: int | None  # largest batch that fits in memory, None when it does not bite
-    readout: str = ""
-
-
-#: How much wider than its data an explorer axis may stay before it shrinks back (per side),
-#: and how far beyond the data it grows when the data leaves it.
-LIMIT_SLACK = 1e6
-LIMIT_GROWTH = 10.0
-
-
-def _set_limits(ax: Axes, want: tuple[float, float], axis: str, *, exact: bool = False) -> bool:
-    """Sticky log limits: grow to whole decades as soon as the data leaves them, shrink back
-    only when they are more than LIMIT_SLACK wider than the data on a side. Every change of
-    limits costs a full redraw, so after a few moves the explorer only blits (growth overshoots
-    by LIMIT_GROWTH for the same reason). True when changed."""
-    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
-    want_lo, want_hi = want
-    if exact:
-        new = (want_lo, want_hi)
-    else:
-        new = (want_lo / LIMIT_GROWTH if want_lo < lo else want_lo if want_lo > lo * LIMIT_SLACK else lo,
-               want_hi * LIMIT_GROWTH if want_hi > hi else want_hi if want_hi < hi / LIMIT_SLACK else hi)
-    if new == (lo, hi):
-        return False
-    (ax.set_xlim if axis == "x" else ax.set_ylim)(*new)
-    return True
-
-
-class ExplorerFigure:
-    """The explorer's three linked panels, built once on `fig` and moved by `update(view)`.
-
-    (a) the roofline with the seed's decode/prefill points and the current point starred;
-    (b) tokens/s vs batch with the ideal "free lunch" line and the memory wall;
-    (c) step time (per-token latency in decode, TTFT in prefill) vs batch, same marks.
-    With animated=True every moving artist is left out of ordinary draws so a caller can
-    blit them over cached backgrounds, in three layers (`layers`, bottom to top): 'roof'
-    moves with the chip (GPU, compute dtype, bandwidth), 'data' with anything but the batch
-    (seed points, curves, memory walls), 'fast' with the batch (the current point and its
-    marks). `slow` is roof + data. `update` says the lowest layer that moved.
-    """
-
-    SIZE_INCHES = (12.0, 4.4)
-
-    def __init__(self, fig: Figure, *, animated: bool = False, max_batch_shown: int = 4096):
-        self.figure = fig
-        self.animated = animated
-        fig.set_size_inches(*self.SIZE_INCHES)
-        fig.set_facecolor("white")
-        gs = fig.add_gridspec(1, 3, width_ratios=(1.45, 1, 1), left=0.065, right=0.985,
-                              bottom=0.13, top=0.93, wspace=0.3)
-        self.ax_roof = fig.add_subplot(gs[0])
-        self.ax_tps = fig.add_subplot(gs[1])
-        self.ax_lat = fig.add_subplot(gs[2])
-        style_roofline_axes(self.ax_roof, minor=False)
-        style_log_axes(self.ax_tps, xlabel="batch (sequences per step)", ylabel="tokens/s", minor=False)
-        style_log_axes(self.ax_lat, xlabel="batch (sequences per step)", ylabel="step time (ms)",
-                       minor=False)
-        for ax in (self.ax_tps, self.ax_lat):
-            ax.set_xlim(0.7, max_batch_shown * 1.4)
-        titles = ("(a) roofline", "(b) throughput vs batch", "(c) step time: decode latency / TTFT")
-        for ax, title in zip((self.ax_roof, self.ax_tps, self.ax_lat), titles, strict=True):
-            # matplotlib places titles and axis labels clear of the tick labels, whatever their
-            # size (talk style); it costs only full redraws, which sticky limits keep rare
-            ax.set_title(title, fontsize=10, loc="left")
-        a = animated
-        ax = self.ax_roof
-        self.roof = draw_roofline(1e12, 1e12, ax, x_range=DEFAULT_X_RANGE, animated=a)
-        self.decode = draw_points([1.0] * 5, [1e12] * 5, [""] * 5, ax, kind="decode", animated=a)
-        self.prefill = draw_points([1.0] * 2, [1e12] * 2, [""] * 2, ax, kind="prefill", animated=a)
-        (self.current,) = ax.plot([1.0], [1e12], linestyle="none", **STYLE["current"], animated=a, zorder=4)
-        self.current_text = PathLabel(ax, offset=(9, -7), va="top", fontsize=8, animated=a)
-        ax.legend(
-            handles=[
-                Line2D([], [], **STYLE["roofline"], label="roofline"),
-                Line2D([], [], linestyle="none", **STYLE["decode"], label="decode, batch b"),
-                Line2D([], [], linestyle="none", **STYLE["prefill"], label="prefill, prompt L"),
-                Line2D([], [], linestyle="none", **STYLE["current"], label="current"),
-            ],
-            loc="upper left", fontsize=8, framealpha=0.9,
-        )
-        self.sweeps: dict[str, dict[str, Any]] = {}
-        for key, ax, style in (("tps", self.ax_tps, "throughput"), ("lat", self.ax_lat, "latency")):
-            s: dict[str, Any] = {}
-            s["wall_region"] = ax.axvspan(1, 2, color="0.6", alpha=0.25, lw=0, animated=a)
-            (s["wall"],) = ax.plot([1, 1], [0, 1], **STYLE["wall"], transform=ax.get_xaxis_transform(),
-                                   animated=a)
-            s["wall_text"] = PathLabel(ax, "", (1, 0.5), offset=(-3, 0), rotation=90, ha="right",
-                                       va="center", fontsize=8, color=STYLE["wall"]["color"],
-                                       transform=ax.get_xaxis_transform(), animated=a)
-            if key == "tps":
-                (s["ideal"],) = ax.plot([], [], **STYLE["ideal"], animated=a)
-            (s["curve"],) = ax.plot([], [], **STYLE[style], animated=a)
-            (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
-            s["marker_text"] = PathLabel(ax, offset=(9, -7), va="top", fontsize=8, animated=a)
-            self.sweeps[key] = s
-        self.ax_tps.legend(
-            handles=[
-                Line2D([], [], **STYLE["throughput"], label="tokens/s"),
-                Line2D([], [], **STYLE["ideal"], label="batch x batch-1 rate"),
-                Line2D([], [], **STYLE["wall"], label="memory wall"),
-            ],
-            loc="upper left", fontsize=8, framealpha=0.9,
-        )
-        self.fast: list[Any] = [self.current, self.current_text]
-        for s in self.sweeps.values():
-            self.fast += [s["marker"], s["marker_text"]]
-        self.data: list[Any] = [
-            self.decode["points"], *self.decode["labels"],
-            self.prefill["points"], *self.prefill["labels"],
-            *(artist for s in self.sweeps.values() for artist in s.values() if artist not in self.fast),
-        ]
-        self.slow: list[Any] = [*self.roof.values(), *self.data]
-        #: Blit layers, bottom to top: the chip's roofline (moves with GPU, compute dtype,
-        #: bandwidth), the data (seed points, curves, walls) and the batch marks.
-        self.layers: dict[str, list[Any]] = {"roof": list(self.roof.values()), "data": self.data,
-                                             "fast": self.fast}
-        self._roof_key: tuple[Any, ...] | None = None
-        self._data_key: tuple[Any, ...] | None = None
-        self._limits_set = False  # the first update sets limits exactly; later ones are sticky
-
-    def update(self, view: ExplorerView) -> str:
-        """Move the artists to `view`. Returns the lowest layer that moved: 'full' (limits:
-        redraw everything), 'roof', 'data' or 'fast' (only the batch marks); the caller
-        redraws that layer and the ones above it."""
-        static_changed = False
-        exact = not self._limits_set
-        self._limits_set = True
-        ax = self.ax_roof
-        ridge = reference.ridge_point(view.peak_flops, view.mem_bandwidth)
-        xs = np.concatenate([view.decode_x, view.prefill_x, [view.current_x, ridge]])
-        static_changed |= _set_limits(ax, decade_limits(xs, pad=3.0), "x", exact=exact)
-        x_range = ax.get_xlim()
-        ys = np.concatenate([view.decode_y, view.prefill_y, [view.current_y, view.peak_flops],
-                             attainable_flops(np.array([x_range[0]]), view.peak_flops, view.mem_bandwidth)])
-        static_changed |= _set_limits(ax, decade_limits(ys, pad=2.0), "y", exact=exact)
-        for key, ys_ in (("tps", np.concatenate([view.tokens_per_s, view.ideal_tokens_per_s[:1]])),
-                         ("lat", view.step_ms)):
-            target = self.ax_tps if key == "tps" else self.ax_lat
-            static_changed |= _set_limits(target, decade_limits(ys_, pad=2.0), "y", exact=exact)
-
-        limits = (x_range, ax.get_ylim(), self.ax_tps.get_ylim(), self.ax_lat.get_ylim())
-        roof_key = (view.peak_flops, view.mem_bandwidth, limits)
-        data_key = (view.phase, view.wall_batch, view.decode_x.tobytes(), view.decode_y.tobytes(),
-                    view.prefill_x.tobytes(), view.prefill_y.tobytes(), view.tokens_per_s.tobytes(),
-                    view.step_ms.tobytes(), limits)
-        roof_moved, data_moved = roof_key != self._roof_key, data_key != self._data_key
-        self._roof_key, self._data_key = roof_key, data_key
-        if roof_moved:
-            update_roofline(self.roof, view.peak_flops, view.mem_bandwidth, x_range)
-        if data_moved:
-            self._update_data(view)
-        self.current.set_data([view.current_x], [view.current_y])
-        self.current_text.set_position((view.current_x, view.current_y))
-        self.current_text.set_text(view.current_label)
-        for key, y_now, unit in (("tps", view.batch_tokens_per_s, "tok/s"), ("lat", view.batch_step_ms, "ms")):
-            s = self.sweeps[key]
-            s["marker"].set_data([view.batch], [y_now])
-            s["marker_text"].set_position((view.batch, y_now))
-            s["marker_text"].set_text(f"{_short(y_now)} {unit}")
-        return "full" if static_changed else "roof" if roof_moved else "data" if data_moved else "fast"
-
-    def _update_data(self, view: ExplorerView) -> None:
-        update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
-        update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
-        for key, ys_ in (("tps", view.tokens_per_s), ("lat", view.step_ms)):
-            s = self.sweeps[key]
-            ax = self.ax_tps if key == "tps" else self.ax_lat
-            s["curve"].set_data(view.batches, ys_)
-            if key == "tps":
-                s["ideal"].set_data(view.batches, view.ideal_tokens_per_s)
-            lo, hi = ax.get_xlim()
-            bites = view.wall_batch is not None and view.wall_batch < hi
-            for name in ("wall", "wall_region", "wall_text"):
-                s[name].set_visible(bites)
-            if bites:
-                w = max(float(view.wall_batch), lo)
-                s["wall"].set_xdata([w, w])
-                s["wall_region"].set_x(w)
-                s["wall_region"].set_width(hi - w)
-                s["wall_text"].set_position((w, 0.5))
-                s["wall_text"].set_text(f"max batch {view.wall_batch:,}" if view.wall_batch else
-                                        "not even batch 1 fits")
-
-    def draw_layer(self, layer: str) -> None:
-        """Draw one layer's artists ('roof', 'data' or 'fast'; 'slow' = roof and data) onto the
-        canvas's renderer (a blit step)."""
-        fig = self.figure
-        for artist in self.slow if layer == "slow" else self.layers[layer]:
-            fig.draw_artist(artist)
-
-
-def _short(x: float) -> str:
-    """Readable magnitudes for marker labels: 8000 -> '8,000', 0.0123 -> '0.012'."""
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 1:
-        return f"{x:.1f}"
-    return f"{x:.2g}"

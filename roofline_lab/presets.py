@@ -4,10 +4,11 @@
     get_preset("batch 64 free lunch").lesson   # '64 sequences share one 16 GB weight read: ...'
     explorer.apply_preset("the critical batch")
 
-Every preset sets every explorer control (see `roofline_lab.widgets.CONTROL_NAMES`), so
+Every preset sets every explorer control (see `roofline_lab.explorer.CONTROL_NAMES`), so
 applying one gives the same picture whatever was on screen before. The numbers in each
-lesson are computed here from `roofline_lab.step_model` and the catalogs, never typed in,
-so a change to the data or the model changes the sentence with it. Needs only numpy.
+lesson are read from the explorer's own view of the preset's state
+(`roofline_lab.explorer.explorer_view`), never typed in, so the sentence and the picture
+always agree and a change to the data or the model changes both. Needs only numpy.
 """
 
 from __future__ import annotations
@@ -16,25 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from roofline_lab._format import intensity_text as _intensity
-from roofline_lab._format import readout_number as _n
 from roofline_lab._lookup import normalize, resolve_key
+from roofline_lab.explorer import BATCH_OPTIONS, DEFAULTS, ExplorerState, ExplorerView, explorer_view
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
-from roofline_lab.step_model import (
-    critical_batch,
-    decode_step,
-    long_context_wall,
-    max_batch,
-)
-
-GIGA = 1e9
+from roofline_lab.step_model import critical_batch, long_context_wall, max_batch
+from roofline_lab.units import gigabytes as _gb
+from roofline_lab.units import intensity_text as _intensity
+from roofline_lab.units import readout_number as _n
+from roofline_lab.units import whole as _int
 
 #: What every preset starts from: the seed's A100 (lab rounding), 8B model, fp16, one sequence.
-BASE_SETTINGS: Mapping[str, object] = MappingProxyType(
-    dict(batch=1, dtype="fp16", compute_dtype="fp16", gpu="a100-lab", model="8b-lab", context=0, kv=False,
-         bandwidth_fraction=1.0, phase="decode", prompt=2048)
-)
+BASE_SETTINGS: Mapping[str, object] = MappingProxyType(dict(DEFAULTS))
 
 
 @dataclass(frozen=True)
@@ -50,16 +44,6 @@ class Preset:
     lesson: str
 
 
-def _int(x: float) -> str:
-    """Whole numbers with thousands separators: 1907.3 -> '1,907'."""
-    return f"{float(x):,.0f}"
-
-
-def _gb(n_bytes: float) -> str:
-    """Decimal gigabytes, as the catalogs quote them: 16e9 -> '16 GB'."""
-    return f"{n_bytes / GIGA:,.0f} GB"
-
-
 def _settings(**changes: object) -> Mapping[str, object]:
     unknown = set(changes) - set(BASE_SETTINGS)
     if unknown:
@@ -67,12 +51,17 @@ def _settings(**changes: object) -> Mapping[str, object]:
     return MappingProxyType({**BASE_SETTINGS, **changes})
 
 
+def _view(settings: Mapping[str, object]) -> ExplorerView:
+    """What the explorer shows for these settings: the lessons read their numbers from it."""
+    return explorer_view(ExplorerState(**settings))  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- the eight lessons
 
 
 def _single_stream() -> Preset:
     s = _settings()
-    d = decode_step(s["model"], s["gpu"], 1)
+    d = _view(s).step
     return Preset(
         "single-stream decode on the A100", s,
         f"One sequence brings {_intensity(d.intensity)} FLOP per byte to a ridge of {_n(d.ridge)}, so decode is "
@@ -82,12 +71,11 @@ def _single_stream() -> Preset:
 
 
 def _prefill() -> Preset:
-    s = _settings(phase="prefill", prompt=2048)
-    # the seed's weights-only prefill: 2048 tokens through one read of the weights
-    p = decode_step(s["model"], s["gpu"], s["prompt"], 0)
+    s = _settings(phase="prefill", prompt_len=2048)
+    p = _view(s).step  # KV off: the seed's weights-only prefill, 2048 tokens through one weight read
     return Preset(
         "prefill 2048", s,
-        f"A {_int(s['prompt'])}-token prompt does {_int(p.intensity)} FLOP per byte, "
+        f"A {_int(s['prompt_len'])}-token prompt does {_int(p.intensity)} FLOP per byte, "
         f"{p.intensity / p.ridge:.0f}x the ridge of {_n(p.ridge)}: prefill is compute-bound, so its "
         f"{_n(1e3 * p.time_s)} ms time to first token answers to faster math, not faster memory.",
     )
@@ -95,22 +83,20 @@ def _prefill() -> Preset:
 
 def _critical_batch() -> Preset:
     base = _settings()
-    crit = critical_batch(base["model"], base["gpu"])
-    s = _settings(batch=round(crit))
-    below = decode_step(s["model"], s["gpu"], round(crit) - 1)
-    at = decode_step(s["model"], s["gpu"], round(crit))
+    crit = round(critical_batch(base["model"], base["gpu"]))
+    s = _settings(batch=crit)
+    below, at = _view(_settings(batch=crit - 1)).step, _view(s).step
     return Preset(
         "the critical batch", s,
         f"At batch {_int(crit)} decode's intensity reaches the ridge ({_n(at.ridge)} FLOP/B) and the step "
-        f"turns compute-bound (batch {_int(round(crit) - 1)} still waits on memory): the free lunch ends, and "
+        f"turns compute-bound (batch {_int(crit - 1)} still waits on memory): the free lunch ends, and "
         f"from here every extra sequence lengthens the {_n(1e3 * below.time_s)} ms step.",
     )
 
 
 def _free_lunch() -> Preset:
     s = _settings(batch=64)
-    one = decode_step(s["model"], s["gpu"], 1)
-    many = decode_step(s["model"], s["gpu"], s["batch"])
+    one, many = _view(_settings()).step, _view(s).step
     return Preset(
         "batch 64 free lunch", s,
         f"{s['batch']} sequences share one {_gb(many.weight_bytes)} weight read: {_n(many.tokens_per_s)} tok/s "
@@ -121,8 +107,7 @@ def _free_lunch() -> Preset:
 
 def _h100() -> Preset:
     s = _settings(gpu="h100-sxm")
-    h = decode_step(s["model"], s["gpu"], 1)
-    a = decode_step(BASE_SETTINGS["model"], BASE_SETTINGS["gpu"], 1)
+    h, a = _view(s).step, _view(_settings()).step
     return Preset(
         "H100", s,
         f"The H100 gained FLOPs faster than bandwidth: its ridge rises to {_n(h.ridge)} FLOP/B (A100: "
@@ -132,9 +117,8 @@ def _h100() -> Preset:
 
 
 def _int4() -> Preset:
-    s = _settings(dtype="int4", compute_dtype="fp16")
-    q = decode_step(s["model"], s["gpu"], 1, weight_dtype="int4", compute_dtype="fp16")
-    f = decode_step(s["model"], s["gpu"], 1)
+    s = _settings(weight_dtype="int4", compute_dtype="fp16")
+    q, f = _view(s).step, _view(_settings()).step
     return Preset(
         "INT4 weights", s,
         f"INT4 weights are {_gb(q.weight_bytes)} instead of {_gb(f.weight_bytes)}, so single-stream decode "
@@ -144,34 +128,37 @@ def _int4() -> Preset:
 
 
 def _long_context() -> Preset:
-    s = _settings(batch=64, kv=True, context=2048)
+    s = _settings(batch=64, kv=True, context_len=2048)
     m = get_model(s["model"])
     wall = long_context_wall(m.n_params, m.weight_bytes("fp16") / m.n_params, s["batch"],
                              m.kv_bytes_per_token("fp16"))
-    short = decode_step(m, s["gpu"], s["batch"], 0)
-    long = decode_step(m, s["gpu"], s["batch"], s["context"])
+    short, long = _view({**s, "kv": False}).step, _view(s).step
     return Preset(
         "the long-context wall", s,
         f"At batch {s['batch']} the KV cache outweighs the {_gb(long.weight_bytes)} weight read past "
-        f"{_int(wall)} tokens of context: at {s['context'] // 1024}K it is "
+        f"{_int(wall)} tokens of context: at {s['context_len'] // 1024}K it is "
         f"{100 * long.kv_bytes / long.bytes:.0f} % of the bytes and throughput falls from "
         f"{_n(short.tokens_per_s)} to {_n(long.tokens_per_s)} tok/s.",
     )
 
 
 def _seventy_b() -> Preset:
-    m, g = get_model("70b-lab"), get_gpu(BASE_SETTINGS["gpu"])
-    fits = max_batch(m, g, 4096, weight_dtype="int8")
-    # batch 8: a slider stop below the wall the lesson names
-    s = _settings(model="70b-lab", dtype="int8", compute_dtype="fp16", kv=True, context=4096, batch=8)
+    base = dict(model="70b-lab", weight_dtype="int8", compute_dtype="fp16", kv=True, context_len=4096)
+    m, g = get_model(base["model"]), get_gpu(BASE_SETTINGS["gpu"])
+    fits = int(max_batch(m, g, base["context_len"], weight_dtype="int8"))
+    batch = max(b for b in BATCH_OPTIONS if b <= max(fits, 1))  # the largest slider stop that fits
+    s = _settings(**base, batch=batch)
+    view = _view(s)
     crit = critical_batch(m, g, weight_dtype="int8", compute_dtype="fp16")
+    shown = f"batch {batch} is shown" if batch == fits else f"batch {batch}, the largest slider stop that fits, is shown"
     return Preset(
         "70B on one GPU", s,
         f"The 70B model's {_gb(m.weight_bytes('fp16'))} of fp16 weights overflow the A100's "
-        f"{g.memory_label}; int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
-        f"{_gb(g.memory_bytes - m.weight_bytes('int8'))} left hold the {s['context'] // 1024}K-token KV caches "
-        f"of only {fits} sequences, so the memory wall stops the batch far below the critical batch of "
-        f"{_n(crit)}.",
+        f"{getattr(g, 'memory_label', None) or _gb(g.memory_bytes)} ({_gb(g.memory_bytes)} counted in 10^9 bytes); "
+        f"int8 weights ({_gb(m.weight_bytes('int8'))}) fit, but the "
+        f"{_gb(g.memory_bytes - m.weight_bytes('int8'))} left hold the {s['context_len'] // 1024}K-token KV caches "
+        f"of only {view.wall_batch} sequences ({shown}), so the memory wall stops the batch far below the "
+        f"critical batch of {_n(crit)}.",
     )
 
 

@@ -94,9 +94,6 @@ def set_talk_style(fig: Figure, on: bool = True) -> None:
         if hasattr(artist, "set_fontsize") and hasattr(artist, "get_fontsize"):
             (size,) = _BASE.setdefault(artist, (float(artist.get_fontsize()),))
             artist.set_fontsize(size * scale["legend" if id(artist) in legend_texts else "font"])
-        elif _is_path_label(artist):
-            (size,) = _BASE.setdefault(artist, (float(artist._fontsize),))
-            _relabel(artist, size * scale["font"])
         elif isinstance(artist, Line2D):
             width, msize, edge = _BASE.setdefault(
                 artist, (artist.get_linewidth(), artist.get_markersize(), artist.get_markeredgewidth())
@@ -126,19 +123,6 @@ def set_talk_style(fig: Figure, on: bool = True) -> None:
 
 def _legends(fig: Figure) -> list[Any]:
     return [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
-
-
-def _is_path_label(artist: Artist) -> bool:
-    """Text drawn as a marker (roofline_lab.plot.PathLabel): a Line2D with a font size and a text."""
-    return isinstance(artist, Line2D) and hasattr(artist, "_fontsize") and callable(getattr(artist, "get_text", None))
-
-
-def _relabel(label: Any, fontsize: float) -> None:
-    """Give a PathLabel a new font size: it keeps it for every later set_text."""
-    label._fontsize = fontsize
-    text = label.get_text()
-    label._label = ""  # PathLabel.set_text skips unchanged text; force the new glyphs
-    label.set_text(text)
 
 
 def _tick_sizes(ax: Any) -> tuple[float, float, float]:

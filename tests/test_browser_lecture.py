@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,7 +82,8 @@ def _wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float
 
 def test_lecture_page_preset_button_changes_readout_and_figure(browser: object, voila_server: VoilaServer) -> None:
     started = time.monotonic()
-    context = browser.new_context(viewport={"width": 1500, "height": 1100})  # type: ignore[attr-defined]
+    # a projector-width page: talk style must fill it, controls readable, nothing cut
+    context = browser.new_context(viewport={"width": 1600, "height": 1200})  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -108,6 +110,12 @@ def test_lecture_page_preset_button_changes_readout_and_figure(browser: object, 
         after_png = _wait_for(figure.screenshot, lambda png: png != before_png)
         assert after_png != before_png, "the figure's pixels did not change after the preset"
         print(f"preset applied and checked after {time.monotonic() - started:.1f} s")
+        box = figure.bounding_box()
+        assert box is not None and box["width"] >= 0.85 * 1600, box  # the figure fills the page's width
+        shots = os.environ.get("ROOFLINE_SCREENSHOTS")
+        if shots:
+            page.wait_for_timeout(300)
+            page.screenshot(path=f"{shots}/lecture-1600.png", full_page=True)
         assert not errors, errors
     finally:
         context.close()

@@ -54,9 +54,14 @@ def test_plot_writes_a_valid_figure(tmp_path, capsys, suffix):
         assert root.tag.endswith("svg")
         text = out.read_text()  # matplotlib keeps each text's string as a comment beside its glyphs
         assert "<!-- b=156 -->" in text and "<!-- L=2048 -->" in text
+        legend = text[text.index('<g id="legend'):]
+        # the legend lists the three series, and no point or region label
+        for entry in ("NVIDIA H100 SXM, fp16", "decode (batch b)", "prefill (prompt L)"):
+            assert f"<!-- {entry} -->" in legend
+        assert "<!-- b=156 -->" not in legend and "<!-- memory-bound -->" not in legend
     else:
         pixels = matplotlib.image.imread(out)
-        assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] > 200
+        assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] >= 1920  # wide enough for slides
         assert pixels.std() > 0.05  # not a blank image
 
 

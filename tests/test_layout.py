@@ -1,0 +1,107 @@
+"""The explorer's figure fits in every state: a sweep of states on Agg at the explorer's size
+(and in talk style) checks the rendered boxes of every text: inside the figure, clear of the
+other panels, point labels inside their axes and never on top of each other; legends list
+only what is drawn; limits follow the state both ways."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.legend import Legend
+
+from roofline_lab.hardware import gpu_names
+from roofline_lab.models import model_names
+from roofline_lab.widgets import RooflineExplorer
+
+GAP = 0.5  # pixels two boxes may share (antialiased edges)
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 - GAP and b.x0 < a.x1 - GAP and a.y0 < b.y1 - GAP and b.y0 < a.y1 - GAP
+
+
+def _inside(a, b) -> bool:
+    return a.x0 >= b.x0 - GAP and a.y0 >= b.y0 - GAP and a.x1 <= b.x1 + GAP and a.y1 <= b.y1 + GAP
+
+
+def layout_problems(ex: RooflineExplorer) -> list[str]:
+    """Every way the rendered figure breaks the layout rules (empty when it fits)."""
+    fig, panels = ex.figure, ex._panels
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    texts = panels.text_artists()
+    moving = [t for t in texts if t.get_animated()]
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        if not _inside(box, fig.bbox):
+            problems.append(f"{t.get_text()!r} leaves the figure: {box.extents.round(1)} vs {fig.bbox.extents}")
+    zones = []
+    for ax in panels.axes:  # each panel's texts, grown into one box, must not meet another panel's
+        own = [t.get_window_extent(renderer) for t in texts if _owner(t) is ax]
+        zones.append((ax, own))
+    for (ax1, boxes1), (ax2, boxes2) in itertools.combinations(zones, 2):
+        for b1 in boxes1:
+            if _overlap(b1, ax2.bbox) or any(_overlap(b1, b2) for b2 in boxes2):
+                problems.append(f"a text of {ax1.get_title(loc='left')!r} runs into {ax2.get_title(loc='left')!r}: "
+                                f"{b1.extents.round(1)}")
+    for ax in panels.axes:
+        labels = [t for t in moving if t.axes is ax]
+        for t in labels:
+            if not _inside(t.get_window_extent(renderer), ax.bbox):
+                problems.append(f"label {t.get_text()!r} leaves its axes")
+        for a, b in itertools.combinations(labels, 2):
+            if _overlap(a.get_window_extent(renderer), b.get_window_extent(renderer)):
+                problems.append(f"labels {a.get_text()!r} and {b.get_text()!r} overlap")
+        for legend in panels.legends(ax):
+            for text in legend.get_texts():
+                if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
+                    problems.append("legend lists a memory wall that is not drawn")
+    return problems
+
+
+def _owner(t):
+    """The axes a text belongs to (tick labels, titles, legends and labels alike)."""
+    return t.axes
+
+
+STATES = [
+    dict(),
+    dict(batch=64), dict(batch=4096), dict(kv=True, context_len=2**20, batch=512),
+    dict(kv=True, context_len=4096, batch=64, model="70b-lab", weight_dtype="int8"),
+    dict(phase="prefill", kv=True, prompt_len=2**17, batch=4096),
+    dict(phase="prefill", prompt_len=16, batch=1, weight_dtype="int4"),
+    dict(kv=True, context_len=131072, batch=1, gpu="tpu-v5e", model="llama-3-70b"),
+    dict(bandwidth_fraction=0.05, weight_dtype="fp32", compute_dtype="fp32"),
+]
+
+
+@pytest.fixture(scope="module")
+def ex():
+    explorer = RooflineExplorer()
+    yield explorer
+    explorer.close()
+    plt.close("all")
+
+
+@pytest.mark.parametrize("talk", [False, True])
+def test_every_text_fits_over_a_grid_of_states(ex, talk):
+    ex.talk = talk
+    found = {}
+    grid = [*STATES, *({"gpu": g, "kv": True, "context_len": 32768, "batch": 156} for g in gpu_names()),
+            *({"model": m, "kv": True, "context_len": 8192, "batch": 64, "phase": p} for m in model_names()
+              for p in ("decode", "prefill"))]
+    for state in grid:
+        ex.set(**{**dict(batch=1, gpu="a100-lab", model="8b-lab", weight_dtype="fp16", compute_dtype="fp16",
+                         context_len=0, kv=False, bandwidth_fraction=1.0, phase="decode", prompt_len=2048), **state})
+        problems = layout_problems(ex)
+        if problems:
+            found[str(state)] = problems
+    ex.talk = False
+    assert not found, found
