@@ -64,7 +64,9 @@ def test_the_base_install_is_what_the_lab_command_needs():
     """The lab command installs no extra: it must bring JupyterLab, the widget stack and pytest
     (the learner's `LAB_IMPL=starter .venv/bin/python -m pytest -m ex1`), and nothing lecture-only."""
     base = _requirements(_pyproject()["project"]["dependencies"])
-    assert set(base) == {"numpy", "matplotlib", "ipywidgets", "ipympl", "jupyterlab", "pytest", "pytest-xdist", "nbval"}
+    # hypothesis: pytest -m ex1 still collects tests/test_properties.py, which imports it
+    assert set(base) == {"numpy", "matplotlib", "ipywidgets", "ipympl", "jupyterlab", "pytest", "pytest-xdist", "nbval",
+                         "hypothesis"}
     # pytest reads addopts on every run, the learner's too: each plugin they need is in the base
     addopts = _pyproject()["tool"]["pytest"]["ini_options"]["addopts"]
     assert ("-n " not in addopts or "pytest-xdist" in base) and ("--nbval" not in addopts or "nbval" in base)
