@@ -1,6 +1,7 @@
 """The starter/reference switch: one place, same signatures, a clear failure for typos."""
 
 import inspect
+import json
 import os
 import shutil
 import subprocess
@@ -87,42 +88,88 @@ def _stubbed_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run_in(root: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+def _run_in(root: Path, args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("LAB_IMPL", "PYTHONPATH")}
-    env |= {"LAB_IMPL": "starter", "PYTHONPATH": str(root)}
+    env |= {"LAB_IMPL": "starter", "PYTHONPATH": str(root), **(extra_env or {})}
     return subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_seed_tests_fail_with_the_hint_in_starter_mode(tmp_path):
-    root = _stubbed_copy(tmp_path)
-    result = _run_in(root, PYTEST)
-    total = len(_collected(root))
+# One starter-mode run of the whole file records, per test, its exercise markers, its outcome
+# and the NotImplementedError it met (a small plugin writes them to JSON); every check below
+# reads that record, and one real `pytest -m ex1` run shows the learner's command end to end.
+RECORDER = """
+import json, os
+
+RECORD = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        RECORD[item.nodeid] = {"marks": sorted(m.name for m in item.iter_markers() if m.name.startswith("ex")),
+                               "outcome": None, "raised": []}
+
+
+def pytest_runtest_logreport(report):
+    row = RECORD[report.nodeid]
+    if report.when == "call" or report.failed:
+        row["outcome"] = row["outcome"] or report.outcome
+        row["raised"] += [line.split("NotImplementedError: ", 1)[1].strip()
+                          for line in report.longreprtext.splitlines()
+                          if line.startswith("E ") and "NotImplementedError: " in line]
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["STARTER_RECORD"], "w") as out:
+        json.dump(RECORD, out)
+"""
+
+
+@pytest.fixture(scope="module")
+def starter_record(tmp_path_factory) -> tuple[Path, dict[str, dict], subprocess.CompletedProcess[str]]:
+    """(the stubbed copy, {test id: marks, outcome, hints raised}, the run's output)."""
+    root = _stubbed_copy(tmp_path_factory.mktemp("stubbed"))
+    (root / "_starter_recorder.py").write_text(RECORDER, encoding="utf-8")
+    record = root / "record.json"
+    env = {"STARTER_RECORD": str(record)}
+    result = _run_in(root, [*PYTEST, "-p", "_starter_recorder"], env)
+    return root, json.loads(record.read_text(encoding="utf-8")), result
+
+
+def test_seed_tests_fail_with_the_hint_in_starter_mode(starter_record):
+    _, record, result = starter_record
     assert result.returncode == 1, result.stdout
-    assert f"{total} failed" in result.stdout and "passed" not in result.stdout, result.stdout[-2000:]
+    assert record and f"{len(record)} failed" in result.stdout and "passed" not in result.stdout, result.stdout[-2000:]
+    assert {row["outcome"] for row in record.values()} == {"failed"}
     assert "NotImplementedError: ex1 ridge_point: stub" in result.stdout
     assert "ImportError" not in result.stdout and " error" not in result.stdout.splitlines()[-1]
 
 
-def _collected(root: Path, marker: str | None = None) -> list[str]:
-    extra = ["-m", marker] if marker else []
-    out = _run_in(root, [*PYTEST, "--collect-only", *extra]).stdout
-    return [line for line in out.splitlines() if "::" in line]
-
-
 @pytest.mark.parametrize("name", lab.FUNCTIONS)
-def test_one_exercise_marker_selects_only_its_tests(tmp_path, name):
-    root = _stubbed_copy(tmp_path)
+def test_each_exercise_marker_marks_tests_that_fail_on_its_own_stub(starter_record, name):
+    _, record, _ = starter_record
     marker = f"ex{lab.FUNCTIONS.index(name) + 1}"
-    selected = _collected(root, marker)
-    assert selected, f"-m {marker} selects no test"
-    result = _run_in(root, [*PYTEST, "-m", marker])
-    assert f"{len(selected)} failed" in result.stdout and "passed" not in result.stdout, result.stdout[-2000:]
+    selected = {test: row for test, row in record.items() if marker in row["marks"]}
+    assert selected, f"no test is marked {marker}"
+    assert all(len(row["marks"]) == 1 for row in selected.values()), "a test carries two exercise markers"
     # its own function is the first stub each of its tests meets, or an earlier exercise's
     hints = {_hint(n) for n in lab.FUNCTIONS[: lab.FUNCTIONS.index(name) + 1]}
-    assert _hint(name) in result.stdout
-    raised = {line.split("NotImplementedError: ", 1)[1].strip() for line in result.stdout.splitlines()
-              if line.startswith("E ") and "NotImplementedError: " in line}
+    raised = {hint for row in selected.values() for hint in row["raised"]}
+    assert _hint(name) in raised
     assert raised <= hints, raised - hints
+
+
+def test_every_test_of_the_lab_belongs_to_one_exercise(starter_record):
+    _, record, _ = starter_record
+    unmarked = [test for test, row in record.items() if not row["marks"]]
+    assert not unmarked, f"tests without an exercise marker: {unmarked}"
+
+
+def test_the_learners_command_runs_only_the_first_exercise(starter_record):
+    root, record, _ = starter_record
+    ex1 = [test for test, row in record.items() if "ex1" in row["marks"]]
+    result = _run_in(root, [*PYTEST, "-m", "ex1"])
+    assert f"{len(ex1)} failed, {len(record) - len(ex1)} deselected" in result.stdout, result.stdout[-2000:]
+    assert "passed" not in result.stdout and "NotImplementedError: ex1 ridge_point: stub" in result.stdout
 
 
 def test_the_stub_hints_name_their_exercise_where_starter_py_still_has_stubs():
