@@ -106,11 +106,6 @@ def show(name: str, *args: float) -> object:
     return result
 
 
-def check_all() -> int:
-    """Check all six; return how many pass."""
-    return sum(check(name) for name in CASES)
-
-
 # ---------------------------------------------------------------------------------------------
 # Guess, then reveal
 
@@ -308,4 +303,4 @@ def answer(question: str, value: float | str | None) -> bool:
     return text.startswith("✓")
 
 
-__all__ = ["CASES", "QUESTIONS", "answer", "answer_text", "check", "check_all", "reveal", "reveal_text", "show"]
+__all__ = ["CASES", "QUESTIONS", "answer", "answer_text", "check", "reveal", "reveal_text", "show"]

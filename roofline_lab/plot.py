@@ -259,9 +259,9 @@ def update_points(
             note.set_text(labels[i])
 
 
-def _point_arrays(intensities: object, flops: object) -> tuple[np.ndarray, np.ndarray]:
+def _point_arrays(intensities: object, attainable_flops: object) -> tuple[np.ndarray, np.ndarray]:
     xs = np.atleast_1d(_checks.numbers_array("intensities", intensities))
-    ys = np.atleast_1d(_checks.numbers_array("attainable_flops", flops))
+    ys = np.atleast_1d(_checks.numbers_array("attainable_flops", attainable_flops))
     if xs.ndim != 1 or ys.ndim != 1:
         raise ValueError(f"intensities and attainable_flops must be flat lists, got shapes {xs.shape} and {ys.shape}")
     if xs.shape != ys.shape:
