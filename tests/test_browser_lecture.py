@@ -5,10 +5,10 @@ ROOFLINE_REQUIRE_BROWSER=1, which makes that a failure."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
