@@ -5,10 +5,10 @@ ROOFLINE_REQUIRE_BROWSER=1, which makes that a failure."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,13 +36,23 @@ class VoilaServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def readme_voila_args() -> list[str]:
-    """The arguments of the README's lecturer command (after `.venv/bin/voila`)."""
+def readme_voila_command() -> tuple[dict[str, str], list[str]]:
+    """The README's lecturer command: its environment assignments (VAR=value before the
+    program, paths relative to the repository root) and the arguments after `.venv/bin/voila`."""
     lines = [line for line in (ROOT / "README.md").read_text().splitlines() if f"voila {APP.as_posix()}" in line]
     assert len(lines) == 1, f"the README should hold one lecturer command, found {lines}"
     command = shlex.split(lines[0].split("&&")[-1])
-    assert command[0].endswith("/voila"), command
-    return command[1:]
+    env = {}
+    while command and "=" in command[0] and not command[0].startswith("-"):
+        name, value = command.pop(0).split("=", 1)
+        env[name] = value
+    assert command and command[0].endswith("/voila"), command
+    return env, command[1:]
+
+
+def readme_voila_args() -> list[str]:
+    """The arguments of the README's lecturer command (after `.venv/bin/voila`)."""
+    return readme_voila_command()[1]
 
 
 def test_readme_lecturer_command_serves_the_app_on_localhost_only() -> None:
@@ -56,7 +66,8 @@ def test_readme_lecturer_command_serves_the_app_on_localhost_only() -> None:
 def voila_server(tmp_path: Path) -> Iterator[VoilaServer]:
     """The README's lecturer command on a free port (Voila on 127.0.0.1); stopped at teardown."""
     port = free_port()
-    env = jupyter_env(tmp_path)
+    readme_env, _ = readme_voila_command()
+    env = {**jupyter_env(tmp_path), **readme_env}
     log_path = tmp_path / "voila.log"
     command = [sys.executable, "-m", "voila", *readme_voila_args(), f"--port={port}", "--Voila.port_retries=0"]
     with log_path.open("wb") as log:
@@ -87,6 +98,8 @@ def test_lecture_page_preset_button_changes_readout_and_figure(browser: object, 
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    requested: list[str] = []  # every URL the page asks for: an offline classroom has only the server
+    page.on("request", lambda request: requested.append(request.url))
     try:
         page.goto(voila_server.url + "/", timeout=60_000)
         readout = page.locator(".roofline-readout-text")
@@ -117,6 +130,9 @@ def test_lecture_page_preset_button_changes_readout_and_figure(browser: object, 
             page.wait_for_timeout(300)
             page.screenshot(path=f"{shots}/lecture-1600.png", full_page=True)
         assert not errors, errors
+        outside = [u for u in requested if u.startswith(("http:", "https:", "ws:", "wss:"))
+                   and not u.split("://", 1)[1].startswith(voila_server.url.split("://", 1)[1])]
+        assert requested and not outside, f"the page fetched from outside the server: {outside}"
     finally:
         context.close()
     assert "Traceback" not in voila_server.log(), voila_server.log()[-3000:]

@@ -15,7 +15,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from roofline_lab import get_gpu, get_model, gpu_names, prefill_step
+from roofline_lab import decode_step, get_gpu, get_model, gpu_names, max_batch, prefill_step
 from roofline_lab import serving as sv
 
 LAB = dict(model="8b-lab", gpu="a100-lab")
@@ -162,19 +162,25 @@ def test_prefill_frontier_and_ttft_target():
 # ----------------------------------------------------------------------------- tensor parallelism
 
 
-def test_fallback_all_reduce_term_by_hand():
-    # Llama-3-70B, TP8, 1 token: 2 * 80 * (10 us + 2 * 7/8 * 8192 * 2 B / 450 GB/s)
-    expected = 160 * (10e-6 + 2 * 7 / 8 * 8192 * 2 / 450e9)
-    assert sv.fallback_tp_comm_time_s("llama-3-70b", 8, 1) == pytest.approx(expected)
-    assert sv.fallback_tp_comm_time_s("llama-3-70b", 1, 64) == 0.0
+def test_tp_goes_to_the_step_model_unchanged():
+    # serving adds nothing to the step model's own tp: same step time, same memory wall
+    f = sv.decode_frontier("llama-3-70b", "h100-sxm", 4096, tp=4, batch=[1, 32], flops_fraction=0.7)
+    direct = decode_step("llama-3-70b", "h100-sxm", np.array([1.0, 32.0]), 4096, tp=4, flops_fraction=0.7)
+    np.testing.assert_allclose(f.step_time_s, direct.time_s)
+    assert f.memory_wall_batch == max_batch("llama-3-70b", "h100-sxm", 4096, tp=4)
 
 
-def test_aggregate_gpu_multiplies_memory_bandwidth_and_flops():
-    one, four = get_gpu("h100-sxm"), sv.aggregate_gpu("h100-sxm", 4)
-    assert four.memory_bytes == 4 * one.memory_bytes
-    assert four.mem_bandwidth == 4 * one.mem_bandwidth
-    assert four.peak_flops("fp16") == 4 * one.peak_flops("fp16")
-    assert four.ridge("fp16") == pytest.approx(one.ridge("fp16"))
+def test_serving_package_modules_stay_small_and_numpy_only():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for module in Path(sv.__file__).parent.glob("*.py"):
+        assert len(module.read_text().splitlines()) <= 450, module.name
+    code = ("import sys, roofline_lab.serving; "
+            "print([m for m in ('matplotlib', 'ipywidgets', 'scipy', 'pandas') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_tp_splits_the_step_but_not_perfectly():
@@ -351,17 +357,6 @@ def test_disaggregated_pools_against_one_mixed_pool():
         assert c.disaggregated_gpus == c.prefill_gpus + c.decode_gpus
     # a tight inter-token target makes sharing a pool with prefill expensive
     assert tight.disaggregated_gpus / tight.mixed.plan.n_gpus < loose.disaggregated_gpus / loose.mixed.plan.n_gpus
-
-
-def test_presets_carry_computed_lessons():
-    frontier = sv.frontier_presets()
-    assert len(frontier) == 3
-    op = sv.best_decode_batch("llama-3-8b", "h100-sxm", 4096, 0.020)
-    assert frontier[0].settings["batch"] == op.batch and f"is {op.batch}:" in frontier[0].lesson
-    answers = sv.capstone_presets()
-    assert len(answers) == len(sv.VARIANTS)
-    ref = sv.reference_plan(sv.CAPSTONE)
-    assert answers[0].extra["tp"] == ref.plan.tp and answers[0].settings["batch"] == ref.plan.batch
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -130,6 +130,40 @@ def test_readme_links_a_binder_launch_of_the_first_notebook():
     assert "JupyterHub" in readme and "pip install" in readme.split("JupyterHub", 1)[1]
 
 
+def _binder_link():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("binder_link", ROOT / "tools" / "binder_link.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_binder_link_builds_the_readme_badge_from_a_remote_url():
+    bl = _binder_link()
+    readme = (ROOT / "README.md").read_text()
+    for url in ("https://github.com/roofline-lab/roofline-lab.git", "git@github.com:roofline-lab/roofline-lab.git",
+                "ssh://git@github.com/roofline-lab/roofline-lab"):
+        assert bl.binder_url(url) in readme, url  # the README's badge is the tool's link for the public home
+        assert bl.pip_install_line(url) in readme
+    assert bl.binder_url("https://gitlab.com/me/sub/rl.git", "v1").startswith("https://mybinder.org/v2/gl/me%2Fsub%2Frl/v1?")
+    assert bl.binder_url("https://git.example.org/rl.git").startswith(
+        "https://mybinder.org/v2/git/https%3A%2F%2Fgit.example.org%2Frl.git/HEAD?")
+    with pytest.raises(ValueError, match="remote_url"):
+        bl.binder_url("/home/me/roofline-lab")
+    assert "tools/binder_link.py" in readme
+
+
+def test_binder_link_explains_a_clone_without_origin(tmp_path, capsys):
+    bl = _binder_link()
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert bl.remote_url("origin", tmp_path) is None
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:me/fork.git"], check=True)
+    assert bl.remote_url("origin", tmp_path) == "git@github.com:me/fork.git"
+    assert bl.main(["--remote", "no-such-remote"]) == 1
+    assert "no git remote 'no-such-remote'" in capsys.readouterr().err
+
+
 # ---- the package ------------------------------------------------------------------------
 
 
