@@ -1,0 +1,106 @@
+"""The one `Blitter` that redraws the explorer's figure, after matplotlib's BlitManager
+(galleries/users_explain/animations/blitting.py).
+
+Moving artists are `animated` and drawn in layers over cached backgrounds; a panel whose
+limits, legend or title changed has its static picture (axes, ticks, labels) redrawn on its
+own and kept in a small cache by what it shows, so going back to a chip costs a copy. The
+figure it draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers`
+(layer name -> artists), `panel_keys()` and `strips()`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
+
+#: Blit layers, bottom to top (see ExplorerFigure.update for the controls that move each).
+LAYERS = ("roof", "data", "fast")
+PANEL_CACHE = 24  # static panel pictures kept per panel
+
+
+class Blitter:
+    """Redraws an ExplorerFigure (roofline_lab.figure) after matplotlib's BlitManager: a full draw caches the
+    background under each layer; `update(lowest, panels)` restores, redraws and blits."""
+
+    def __init__(self, panels: Any, layers: Sequence[str] = LAYERS) -> None:
+        self.panels, self.figure = panels, panels.figure
+        self.canvas = self.figure.canvas
+        merged: dict[str, list[Any]] = {}
+        for name in LAYERS:  # a layer left out joins the one above it
+            target = next(n for n in LAYERS[LAYERS.index(name):] if n in layers)
+            merged.setdefault(target, []).extend(panels.layers[name])
+        self.names = [n for n in LAYERS if n in merged]
+        self.layers = merged
+        self._backgrounds: dict[str, Any] = {}
+        self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
+        self._size: tuple[int, int] | None = None
+        self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
+        self._blank.set_figure(self.figure)
+        self.full_draws = self.renders = self.panel_draws = 0
+        self.cid = self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def disconnect(self) -> None:
+        self.canvas.mpl_disconnect(self.cid)
+
+    def _layer(self, name: str) -> str:
+        return next(n for n in LAYERS[LAYERS.index(name):] if n in self.names)
+
+    def _on_draw(self, _event: Any) -> None:
+        if self.figure.canvas is not self.canvas or self.canvas.is_saving():  # savefig: not our picture
+            return
+        self._size = self.canvas.get_width_height(physical=True)
+        for cache, key, strip in zip(self._panel_cache, self.panels.panel_keys(), self.panels.strips(), strict=True):
+            cache.clear()
+            cache[key] = self.canvas.copy_from_bbox(strip)
+        self._draw_from(0)
+        self.full_draws += 1
+
+    def _draw_from(self, index: int) -> None:
+        for name in self.names[index:]:
+            self._backgrounds[name] = self.canvas.copy_from_bbox(self.figure.bbox)
+            for artist in self.layers[name]:
+                self.figure.draw_artist(artist)
+
+    def _panel(self, i: int, key: Any, strip: Bbox) -> None:
+        cache = self._panel_cache[i]
+        if key in cache:
+            cache.move_to_end(key)
+            self.canvas.restore_region(cache[key])
+            return
+        w, _h = self.figure.bbox.width, self.figure.bbox.height
+        self._blank.set_bounds(strip.x0 / w, 0, strip.width / w, 1)
+        renderer = self.canvas.get_renderer()
+        self._blank.draw(renderer)
+        self.panels.axes[i].draw(renderer)  # its static part: animated artists are skipped
+        cache[key] = self.canvas.copy_from_bbox(strip)
+        self.panel_draws += 1
+        while len(cache) > PANEL_CACHE:
+            cache.popitem(last=False)
+
+    def update(self, lowest: str = "roof", panels: Sequence[bool] = (False, False, False), *,
+               full: bool = False) -> str:
+        """Redraw after ExplorerFigure.update: 'full' draws everything; a panel flagged in
+        `panels` gets its static picture back from the cache or drawn alone; then the layers
+        from `lowest` up are drawn over their backgrounds and blitted."""
+        self.renders += 1
+        if full or not self._backgrounds or self._size != self.canvas.get_width_height(physical=True):
+            self.canvas.draw()
+            return "full"
+        index = self.names.index(self._layer(lowest))
+        if any(panels):
+            self.canvas.restore_region(self._backgrounds[self.names[0]])
+            for i, (key, strip) in enumerate(zip(self.panels.panel_keys(), self.panels.strips(), strict=True)):
+                if panels[i]:
+                    self._panel(i, key, strip)
+            index = 0
+        else:
+            self.canvas.restore_region(self._backgrounds[self.names[index]])
+        self._draw_from(index)
+        self.canvas.blit(self.figure.bbox)
+        return "panels" if any(panels) else self.names[index]
+
+__all__ = ["LAYERS", "PANEL_CACHE", "Blitter"]
