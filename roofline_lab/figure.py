@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from roofline_lab.blitter import LAYERS, PANEL_CACHE, Blitter
 from roofline_lab.explorer import ExplorerView
 from roofline_lab.labels import text_size
 from roofline_lab.layout import LabelRequest, label_box, place_labels
-from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, follow_limits
+from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
 from roofline_lab.units import marker_number
 
 #: The controls that move the roofline layer and the fast layer (any other control moves 'data').
@@ -135,6 +137,11 @@ class ExplorerFigure(ExplorerPanels):
             s["curve"].set_data(view.batches, view.tokens_per_s if key == "tps" else view.step_ms)
             if key == "tps":
                 s["ideal"].set_data(view.batches, view.ideal_tokens_per_s)
+            else:
+                comm = comm_ms(view)
+                s["comm"].set_visible(comm is not None)
+                if comm is not None:
+                    s["comm"].set_data(view.batches, np.where(comm > 0, comm, np.nan))
             lo, hi = ax.get_xlim()
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):

@@ -34,6 +34,8 @@ LIMIT_SLACK = 100.0
 LIMIT_GROWTH = 10.0
 #: Room reserved for tick labels shrinks only when this many pixels too wide (fewer relayouts).
 ROOM_SLACK_PX = 30.0
+#: Panel (c)'s communication line (tensor parallel): dashed, in the step-time colour family.
+COMM_STYLE: dict[str, Any] = {"color": "0.25", "linewidth": 1.4, "linestyle": "--"}
 
 
 def follow_limits(current: tuple[float, float], want: tuple[float, float]) -> tuple[float, float]:
@@ -50,6 +52,16 @@ def follow_limits(current: tuple[float, float], want: tuple[float, float]) -> tu
         hi = float(want[1])
     return lo, hi
 
+
+
+def comm_ms(view: ExplorerView) -> np.ndarray | None:
+    """The view's communication ms per step over its batches (tensor parallel), or None when
+    it has none to draw (no such field, or all zeros as at tp=1)."""
+    comm = getattr(view, "comm_ms", None)
+    if comm is None:
+        return None
+    comm = np.asarray(comm, dtype=float)
+    return comm if comm.size and float(np.max(comm)) > 0 else None
 
 
 class ExplorerPanels:
@@ -89,6 +101,8 @@ class ExplorerPanels:
                                         animated=a)
             if key == "tps":
                 (s["ideal"],) = ax.plot([], [], **STYLE["ideal"], animated=a)
+            else:  # tensor-parallel communication per step; drawn only when there is some
+                (s["comm"],) = ax.plot([], [], **COMM_STYLE, animated=a, visible=False)
             (s["curve"],) = ax.plot([], [], **STYLE[style], animated=a)
             (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
             s["marker_text"] = make_label(ax, fontsize=8, animated=a)
@@ -100,6 +114,8 @@ class ExplorerPanels:
                              self._legend(self.ax_tps, [*entries, ("memory wall", "wall", "--")]))
         self.ax_tps.add_artist(self._tps_legends[0])  # both stay in the figure; one is shown
         self._wall_in_legend: bool | None = None
+        self._comm_legend = self._legend(self.ax_lat, [("communication", "comm", "--")])
+        self._comm_legend.set_visible(False)
         self._roof_boxes: list[tuple[float, float, float, float]] = []
         self.fast: list[Any] = [self.current, self.current_text]
         for s in self.sweeps.values():
@@ -119,7 +135,8 @@ class ExplorerPanels:
     # ----------------------------------------------------------------- static parts
 
     def _legend(self, ax: Any, entries: Sequence[tuple[str, str, str]]) -> Any:
-        handles = [Line2D([], [], **{**STYLE[style], "linestyle": STYLE[style].get("linestyle", ls)}, label=text)
+        styles = {**STYLE, "comm": COMM_STYLE}
+        handles = [Line2D([], [], **{**styles[style], "linestyle": styles[style].get("linestyle", ls)}, label=text)
                    for text, style, ls in entries]
         return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
 
@@ -215,7 +232,12 @@ class ExplorerPanels:
         limit(0, "y", decade_limits(ys, pad=3.0))
         limit(1, "y", decade_limits(np.concatenate([view.tokens_per_s, view.ideal_tokens_per_s[:1],
                                                     [view.batch_tokens_per_s]]), pad=3.0))
-        limit(2, "y", decade_limits(np.append(view.step_ms, view.batch_step_ms), pad=3.0))
+        comm = comm_ms(view)
+        lat = [view.step_ms, [view.batch_step_ms]] + ([comm[comm > 0]] if comm is not None else [])
+        limit(2, "y", decade_limits(np.concatenate(lat), pad=3.0))
+        if (comm is not None) != self._comm_legend.get_visible():
+            self._comm_legend.set_visible(comm is not None)
+            changed[2] = True
         wall = view.wall_batch is not None and view.wall_batch < self.ax_tps.get_xlim()[1]
         if wall != self._wall_in_legend:
             self._wall_in_legend = wall
@@ -256,4 +278,4 @@ def _shown(artist: Any) -> bool:
     return True
 
 
-__all__ = ["LIMIT_SLACK", "SIZE_INCHES", "TALK_SIZE_INCHES", "ExplorerPanels", "follow_limits"]
+__all__ = ["COMM_STYLE", "LIMIT_SLACK", "SIZE_INCHES", "TALK_SIZE_INCHES", "ExplorerPanels", "comm_ms", "follow_limits"]

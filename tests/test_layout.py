@@ -5,6 +5,7 @@ only what is drawn; limits follow the state both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import matplotlib
@@ -12,9 +13,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
-from matplotlib.legend import Legend
 
+from roofline_lab.figure import ExplorerFigure
 from roofline_lab.hardware import gpu_names
 from roofline_lab.models import model_names
 from roofline_lab.widgets import RooflineExplorer
@@ -63,6 +65,8 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
                     problems.append("legend lists a memory wall that is not drawn")
+                if text.get_text() == "communication" and not panels.sweeps["lat"]["comm"].get_visible():
+                    problems.append("legend lists a communication line that is not drawn")
     return problems
 
 
@@ -105,3 +109,38 @@ def test_every_text_fits_over_a_grid_of_states(ex, talk):
             found[str(state)] = problems
     ex.talk = False
     assert not found, found
+
+
+def _with_comm(view, comm):
+    """`view` with communication ms per step: dataclasses.replace once ExplorerView has the
+    field (tensor parallel), else a subclass that adds it."""
+    if "comm_ms" in {f.name for f in dataclasses.fields(view)}:
+        return dataclasses.replace(view, comm_ms=comm)
+
+    @dataclasses.dataclass(frozen=True)
+    class WithComm(type(view)):
+        comm_ms: np.ndarray | None = None
+
+    return WithComm(**{f.name: getattr(view, f.name) for f in dataclasses.fields(view)}, comm_ms=comm)
+
+
+def test_communication_line_and_its_legend_entry_appear_only_when_there_is_communication():
+    view = RooflineExplorer(kv=True, context_len=4096, batch=64).view
+    n = len(view.batches)
+    fig = plt.figure(dpi=90)
+    panels = ExplorerFigure(fig)
+    try:
+        for comm in (np.zeros(n), np.linspace(0.05, 3.0, n), np.zeros(n)):
+            drawn = bool(comm.max() > 0)
+            panels.update(_with_comm(view, comm))
+            fig.canvas.draw()
+            line = panels.sweeps["lat"]["comm"]
+            entries = [t.get_text() for lg in panels.legends(panels.ax_lat) for t in lg.get_texts()]
+            assert ("communication" in entries) == drawn, (comm.max(), entries)
+            assert line.get_visible() == drawn
+            if drawn:
+                np.testing.assert_allclose(line.get_ydata(), comm)
+                assert line.get_linestyle() == "--"
+                assert panels.ax_lat.get_ylim()[0] <= comm.min()
+    finally:
+        plt.close(fig)
