@@ -22,7 +22,7 @@ import numpy as np
 from roofline_lab.blitter import LAYERS, PANEL_CACHE, Blitter
 from roofline_lab.explorer import ExplorerView
 from roofline_lab.labels import text_size
-from roofline_lab.layout import LabelRequest, label_box, place_labels
+from roofline_lab.layout import LabelRequest, label_box, overlaps, place_labels
 from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
 from roofline_lab.units import marker_number
 
@@ -40,7 +40,6 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
           "ridge": ((0, 10, "center", "bottom"), (8, -6, "left", "top"), (-8, -6, "right", "top"))}
 
 
-
 class ExplorerFigure(ExplorerPanels):
     """(a) the roofline with the seed's points and the current one starred; (b) tokens/s vs
     batch with the ideal line and the memory wall; (c) step time (TTFT in prefill) vs batch."""
@@ -55,6 +54,11 @@ class ExplorerFigure(ExplorerPanels):
         panels = self._follow(view)
         if any(panels):
             lowest = "roof"
+        star, old = self._star_box(view), self._star_placed
+        if lowest != "roof" and star != old and self._meets(self._ridge_zone, star, old):
+            lowest = "roof"  # the star comes to (or leaves) the ridge: its label moves out of the way
+        elif lowest == "fast" and star != old and self._meets(self._seed_zone, star, old):
+            lowest = "data"  # the star comes to (or leaves) the seed points: their labels move out of its way
         if lowest == "roof":
             self._update_roof(view)
         if lowest in ("roof", "data"):
@@ -91,14 +95,29 @@ class ExplorerFigure(ExplorerPanels):
         ridge = r["ridge_label"]
         if ridge.get_visible():
             anchor = self._px(ax, view.ridge, view.peak_flops)
-            (got,) = place_labels([LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))],
-                                  self._size(ridge), ax_box, self._legend_boxes[0] + self._roof_boxes)
+            self._star_placed = self._star_box(view)
+            request = LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))
+            (got,) = place_labels([request], self._size(ridge), ax_box,
+                                  [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
+            self._ridge_zone = [label_box(anchor, self._size(ridge)(request.text), c) for c in request.candidates]
             self._set_label(ridge, got)
             self._roof_boxes.append(label_box(anchor, self._size(ridge)(got[0]), got[2]))
 
+    def _star_box(self, view: ExplorerView) -> tuple[float, float, float, float]:
+        """The current-point star's box in pixels (labels keep clear of it)."""
+        x, y = self._px(self.ax_roof, *view.point)
+        r = (self.current.get_markersize() + self.current.get_markeredgewidth()) * self.figure.dpi / 72 / 2
+        return (round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1))
+
+    @staticmethod
+    def _meets(zone: list[tuple[float, float, float, float]], *stars: tuple[float, float, float, float] | None) -> bool:
+        """Whether a star box meets a box of `zone` (the boxes labels were offered: it may move them)."""
+        return any(star is not None and overlaps(star, box) for star in stars for box in zone)
+
     def _cands(self, kind: str) -> list[tuple[float, float, str, str]]:
         k = self.figure.dpi / 72
-        reach = (1.0,) if kind == "marker" else (1.0, 2.5)  # seed labels may step further out
+        clear = (self.current.get_markersize() + self.current.get_markeredgewidth()) / 2 + 2  # past the star, pt
+        reach = (1.0,) if kind == "marker" else (1.0, 2.5, clear / 5)  # seed labels may step further out
         return [(dx * k * r, dy * k * r, ha, va) for r in reach for dx, dy, ha, va in _POINT[kind]]
 
     def _set_label(self, label: Any, got: Any) -> None:
@@ -126,12 +145,16 @@ class ExplorerFigure(ExplorerPanels):
                 requests.append(LabelRequest(label.get_text(), self._px(ax, x, y), kind, self._cands(kind)))
                 artists.append(label)
         size = self._size(artists[0])
-        placed = place_labels(requests, size, tuple(ax.bbox.extents), self._legend_boxes[0] + self._roof_boxes)
+        self._star_placed = self._star_box(view)
+        placed = place_labels(requests, size, tuple(ax.bbox.extents),
+                              [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
         self._data_boxes = []
         for label, got in zip(artists, placed, strict=True):
             self._set_label(label, got)
             if got is not None:
                 self._data_boxes.append(label_box(got[1], size(got[0]), got[2]))
+        self._seed_zone = [*self._data_boxes, *(label_box(r.anchor, size(r.text), c) for r in requests
+                                               for c in r.candidates)]
         for i, key in ((1, "tps"), (2, "lat")):
             s, ax = self.sweeps[key], self.axes[i]
             s["curve"].set_data(view.batches, view.tokens_per_s if key == "tps" else view.step_ms)
@@ -169,7 +192,7 @@ class ExplorerFigure(ExplorerPanels):
         suffix = "" if view.fits else " (does not fit)"
         self.current.set_data([view.point[0]], [view.point[1]])
         marks = [(self.ax_roof, self.current_text, view.point, view.current_label + suffix,
-                  self._legend_boxes[0] + self._roof_boxes + self._data_boxes)]
+                  [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, self._star_box(view)])]
         for i, key, y, unit in ((1, "tps", view.batch_tokens_per_s, "tok/s"), (2, "lat", view.batch_step_ms, "ms")):
             s = self.sweeps[key]
             s["marker"].set_data([view.batch], [y])

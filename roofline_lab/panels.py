@@ -128,6 +128,9 @@ class ExplorerPanels:
         self._legend_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._data_boxes: list[tuple[float, float, float, float]] = []
+        self._star_placed: tuple[float, float, float, float] | None = None  # star box the seed labels avoid
+        self._seed_zone: list[tuple[float, float, float, float]] = []  # boxes seed labels could take
+        self._ridge_zone: list[tuple[float, float, float, float]] = []
         self._limits_set = False
         self._room: dict[int, dict[str, float]] = {}
         self.relayout()

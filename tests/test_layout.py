@@ -61,6 +61,11 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
         for a, b in itertools.combinations(labels, 2):
             if _overlap(a.get_window_extent(renderer), b.get_window_extent(renderer)):
                 problems.append(f"labels {a.get_text()!r} and {b.get_text()!r} overlap")
+        for marker in [panels.current] if ax is panels.ax_roof else []:  # the current-point star stays clear
+            star = marker.get_window_extent(renderer)
+            for t in labels:
+                if _overlap(t.get_window_extent(renderer), star):
+                    problems.append(f"label {t.get_text()!r} covers the current-point star")
         for legend in panels.legends(ax):
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
@@ -83,6 +88,9 @@ STATES = [
     dict(phase="prefill", prompt_len=16, batch=1, weight_dtype="int4"),
     dict(kv=True, context_len=131072, batch=1, gpu="tpu-v5e", model="llama-3-70b"),
     dict(bandwidth_fraction=0.05, weight_dtype="fp32", compute_dtype="fp32"),
+    # seen in screenshots: KV traffic bunches b=8/64/156/512 around the star; b=64 under the star
+    dict(kv=True, context_len=65536, batch=512),
+    dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm"),
 ]
 
 
