@@ -14,12 +14,16 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 
 #: Blit layers, bottom to top (see ExplorerFigure.update for the controls that move each).
 LAYERS = ("roof", "data", "fast")
 PANEL_CACHE = 24  # static panel pictures kept per panel
+#: Stamp static texts and legends from a cache when a panel is redrawn (False: draw them).
+STAMPS = True
+STAMP_CACHE = 256
 
 
 class Blitter:
@@ -37,6 +41,7 @@ class Blitter:
         self.layers = merged
         self._backgrounds: dict[str, Any] = {}
         self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
+        self._stamps: dict[Any, tuple[Bbox, Any]] = {}
         self._size: tuple[int, int] | None = None
         self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
         self._blank.set_figure(self.figure)
@@ -75,11 +80,45 @@ class Blitter:
         self._blank.set_bounds(strip.x0 / w, 0, strip.width / w, 1)
         renderer = self.canvas.get_renderer()
         self._blank.draw(renderer)
-        self.panels.axes[i].draw(renderer)  # its static part: animated artists are skipped
+        self._draw_static(i, renderer)
         cache[key] = self.canvas.copy_from_bbox(strip)
         self.panel_draws += 1
         while len(cache) > PANEL_CACHE:
             cache.popitem(last=False)
+
+    def _draw_static(self, i: int, renderer: Any) -> None:
+        """Panel i's static part (animated artists are skipped), its titles, axis labels and
+        legends stamped from STAMPS when drawn before with the same key (text rasterising is
+        most of a panel's cost). Legends are opaque: their frame is drawn, their inside stamped."""
+        ax = self.panels.axes[i]
+        stamps = self.panels.stamps(i) if STAMPS else []
+        hits = [(a, key) for a, key in stamps if key in self._stamps]
+        for artist, _key in hits:
+            artist.set_visible(False)
+        try:
+            ax.draw(renderer)
+        finally:
+            for artist, _key in hits:
+                artist.set_visible(True)
+        for artist, key in hits:
+            box, region = self._stamps[key]
+            if hasattr(artist, "legendPatch"):
+                artist.legendPatch.set_bounds(box.bounds)
+                artist.legendPatch.draw(renderer)
+            self.canvas.restore_region(region)
+        for artist, key in stamps:
+            if key not in self._stamps:
+                box = artist.get_window_extent(renderer)
+                if hasattr(artist, "legendPatch"):  # inside the frame line
+                    inset = np.ceil(artist.legendPatch.get_linewidth() * self.figure.dpi / 72 / 2) + 1
+                    inner = Bbox.from_extents(np.ceil(box.x0 + inset), np.ceil(box.y0 + inset),
+                                              np.floor(box.x1 - inset), np.floor(box.y1 - inset))
+                else:  # the text's box and its antialiased edge
+                    inner = Bbox.from_extents(np.floor(box.x0 - 1), np.floor(box.y0 - 1),
+                                              np.ceil(box.x1 + 1), np.ceil(box.y1 + 1))
+                self._stamps[key] = (box, self.canvas.copy_from_bbox(inner))
+                while len(self._stamps) > STAMP_CACHE:
+                    self._stamps.pop(next(iter(self._stamps)))
 
     def update(self, lowest: str = "roof", panels: Sequence[bool] = (False, False, False), *,
                full: bool = False) -> str:

@@ -40,6 +40,11 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
           "ridge": ((0, 10, "center", "bottom"), (8, -6, "left", "top"), (-8, -6, "right", "top"))}
 
 
+def _zone(placed: list[Any], size: Any) -> list[tuple[float, float, float, float]]:
+    """The boxes these labels took: a star that comes onto one moves them."""
+    return [label_box(got[1], size(got[0]), got[2]) for got in placed if got is not None]
+
+
 class ExplorerFigure(ExplorerPanels):
     """(a) the roofline with the seed's points and the current one starred; (b) tokens/s vs
     batch with the ideal line and the memory wall; (c) step time (TTFT in prefill) vs batch."""
@@ -54,11 +59,11 @@ class ExplorerFigure(ExplorerPanels):
         panels = self._follow(view)
         if any(panels):
             lowest = "roof"
-        star, old = self._star_box(view), self._star_placed
-        if lowest != "roof" and star != old and self._meets(self._ridge_zone, star, old):
-            lowest = "roof"  # the star comes to (or leaves) the ridge: its label moves out of the way
-        elif lowest == "fast" and star != old and self._meets(self._seed_zone, star, old):
-            lowest = "data"  # the star comes to (or leaves) the seed points: their labels move out of its way
+        star = self._star_box(view)  # a label the star comes onto moves (and stays moved until the next
+        if lowest != "roof" and self._meets(self._ridge_zone, star):  # placement: no redraw as it leaves)
+            lowest = "roof"
+        elif lowest == "fast" and self._meets(self._seed_zone, star):
+            lowest = "data"
         if lowest == "roof":
             self._update_roof(view)
         if lowest in ("roof", "data"):
@@ -92,14 +97,14 @@ class ExplorerFigure(ExplorerPanels):
             label.set_visible(fits)
             if fits:
                 self._roof_boxes.append(box)
-        ridge = r["ridge_label"]
+        ridge, self._ridge_zone = r["ridge_label"], []
         if ridge.get_visible():
             anchor = self._px(ax, view.ridge, view.peak_flops)
             self._star_placed = self._star_box(view)
             request = LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))
             (got,) = place_labels([request], self._size(ridge), ax_box,
                                   [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
-            self._ridge_zone = [label_box(anchor, self._size(ridge)(request.text), c) for c in request.candidates]
+            self._ridge_zone = _zone([got], self._size(ridge))
             self._set_label(ridge, got)
             self._roof_boxes.append(label_box(anchor, self._size(ridge)(got[0]), got[2]))
 
@@ -153,8 +158,7 @@ class ExplorerFigure(ExplorerPanels):
             self._set_label(label, got)
             if got is not None:
                 self._data_boxes.append(label_box(got[1], size(got[0]), got[2]))
-        self._seed_zone = [*self._data_boxes, *(label_box(r.anchor, size(r.text), c) for r in requests
-                                               for c in r.candidates)]
+        self._seed_zone = _zone(placed, size)
         for i, key in ((1, "tps"), (2, "lat")):
             s, ax = self.sweeps[key], self.axes[i]
             s["curve"].set_data(view.batches, view.tokens_per_s if key == "tps" else view.step_ms)

@@ -138,10 +138,25 @@ class ExplorerPanels:
     # ----------------------------------------------------------------- static parts
 
     def _legend(self, ax: Any, entries: Sequence[tuple[str, str, str]]) -> Any:
-        styles = {**STYLE, "comm": COMM_STYLE}
+        styles = {**STYLE, "comm": COMM_STYLE, "current": {**STYLE["current"], "markersize": 12}}  # star in its frame
         handles = [Line2D([], [], **{**styles[style], "linestyle": styles[style].get("linestyle", ls)}, label=text)
                    for text, style, ls in entries]
-        return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+        return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=1.0,
+                         fancybox=False)  # opaque and square: the Blitter can stamp its inside
+
+    def stamps(self, i: int) -> list[tuple[Any, tuple[Any, ...]]]:
+        """Panel i's static texts and legends whose pixels depend only on the returned key
+        (text, font size, where they sit), so the Blitter can stamp them from a cache."""
+        ax, fig = self.axes[i], self.figure
+        where = (fig.bbox.width, fig.bbox.height, ax.get_position(original=True).bounds)
+        out: list[tuple[Any, tuple[Any, ...]]] = []
+        for t in (self.titles[i], ax.xaxis.label, ax.yaxis.label):
+            if t.get_visible() and t.get_text():
+                out.append((t, (id(t), t.get_text(), t.get_fontsize(), tuple(t.get_position()), *where)))
+        for lg in self.legends(ax):
+            texts = tuple((t.get_text(), t.get_fontsize()) for t in lg.get_texts())
+            out.append((lg, (id(lg), texts, lg.legendPatch.get_linewidth(), *where)))
+        return out
 
     def legends(self, ax: Any) -> list[Any]:
         """The legends shown in `ax`."""

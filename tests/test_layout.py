@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 
 import matplotlib
 
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from roofline_lab.bench import _options
 from roofline_lab.figure import ExplorerFigure
 from roofline_lab.hardware import gpu_names
 from roofline_lab.models import model_names
@@ -152,3 +154,21 @@ def test_communication_line_and_its_legend_entry_appear_only_when_there_is_commu
                 assert panels.ax_lat.get_ylim()[0] <= comm.min()
     finally:
         plt.close(fig)
+
+
+def test_blitted_frames_equal_a_full_draw_with_stamped_texts_and_cached_panels():
+    """The Blitter's shortcuts (cached panels, stamped titles, axis labels and legends) leave
+    the same pixels a full draw makes, over random changes that redraw panels."""
+    ex = RooflineExplorer(kv=True, context_len=4096)
+    rng = random.Random(1)
+    try:
+        for k in range(28):
+            control = ex.controls[rng.choice(("batch", "weight_dtype", "gpu", "model", "context_len"))]
+            control.value = rng.choice([v for v in _options(control) if v != control.value])
+            if k % 4 == 3:
+                blitted = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+                ex._render(full=True)
+                np.testing.assert_array_equal(blitted, np.asarray(ex.figure.canvas.buffer_rgba()), err_msg=str(k))
+        assert ex._blitter.panel_draws > 0 and ex._blitter._stamps  # the shortcuts were taken
+    finally:
+        ex.close()
