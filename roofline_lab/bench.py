@@ -136,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"backend {matplotlib.get_backend()}, matplotlib {matplotlib.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    time_explorer(min(args.changes, 40), args.seed + 1)  # warm-up: font, glyph and import caches, as later rows have
     times, counts = time_explorer(args.changes, args.seed)
     every = [t for ts in times.values() for t in ts]
     print(f"\nexplorer: {len(every)} random control changes, .value set -> render finished (ms)")

@@ -64,6 +64,14 @@ def comm_ms(view: ExplorerView) -> np.ndarray | None:
     return comm if comm.size and float(np.max(comm)) > 0 else None
 
 
+def _legend(ax: Any, entries: Sequence[tuple[str, str, str]]) -> Any:
+    styles = {**STYLE, "comm": COMM_STYLE, "current": {**STYLE["current"], "markersize": 12}}  # star in its frame
+    handles = [Line2D([], [], **{**styles[style], "linestyle": styles[style].get("linestyle", ls)}, label=text)
+               for text, style, ls in entries]
+    return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=1.0,
+                     fancybox=False)  # opaque and square: the Blitter can stamp its inside
+
+
 class ExplorerPanels:
     """(a) the roofline with the seed's points and the current one starred; (b) tokens/s vs
     batch with the ideal line and the memory wall; (c) step time (TTFT in prefill) vs batch."""
@@ -107,14 +115,14 @@ class ExplorerPanels:
             (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
             s["marker_text"] = make_label(ax, fontsize=8, animated=a)
             self.sweeps[key] = s
-        self._legend(self.ax_roof, [("roofline", "roofline", "-"), ("decode, batch b", "decode", "none"),
+        _legend(self.ax_roof, [("roofline", "roofline", "-"), ("decode, batch b", "decode", "none"),
                                     ("prefill, prompt L", "prefill", "none"), ("current", "current", "none")])
         entries = [("tokens/s", "throughput", "-"), ("batch x batch-1 rate", "ideal", ":")]
-        self._tps_legends = (self._legend(self.ax_tps, entries),
-                             self._legend(self.ax_tps, [*entries, ("memory wall", "wall", "--")]))
+        self._tps_legends = (_legend(self.ax_tps, entries),
+                             _legend(self.ax_tps, [*entries, ("memory wall", "wall", "--")]))
         self.ax_tps.add_artist(self._tps_legends[0])  # both stay in the figure; one is shown
         self._wall_in_legend: bool | None = None
-        self._comm_legend = self._legend(self.ax_lat, [("communication", "comm", "--")])
+        self._comm_legend = _legend(self.ax_lat, [("communication", "comm", "--")])
         self._comm_legend.set_visible(False)
         self._roof_boxes: list[tuple[float, float, float, float]] = []
         self.fast: list[Any] = [self.current, self.current_text]
@@ -136,13 +144,6 @@ class ExplorerPanels:
         self.relayout()
 
     # ----------------------------------------------------------------- static parts
-
-    def _legend(self, ax: Any, entries: Sequence[tuple[str, str, str]]) -> Any:
-        styles = {**STYLE, "comm": COMM_STYLE, "current": {**STYLE["current"], "markersize": 12}}  # star in its frame
-        handles = [Line2D([], [], **{**styles[style], "linestyle": styles[style].get("linestyle", ls)}, label=text)
-                   for text, style, ls in entries]
-        return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=1.0,
-                         fancybox=False)  # opaque and square: the Blitter can stamp its inside
 
     def stamps(self, i: int) -> list[tuple[Any, tuple[Any, ...]]]:
         """Panel i's static texts and legends whose pixels depend only on the returned key
