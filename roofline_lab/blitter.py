@@ -3,9 +3,11 @@
 
 Moving artists are `animated` and drawn in layers over cached backgrounds; a panel whose
 limits, legend or title changed has its static picture (axes, ticks, labels) redrawn on its
-own and kept in a small cache by what it shows, so going back to a chip costs a copy. The
+own and kept in a small cache by what it shows, so going back to a chip costs a copy; in
+such a redraw the panel's titles, axis labels and (opaque) legends are stamped from a cache
+of their pixels, since rasterising text is most of what a panel redraw costs. The
 figure it draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers`
-(layer name -> artists), `panel_keys()` and `strips()`.
+(layer name -> artists), `panel_keys()`, `strips()` and `stamps(i)`.
 """
 
 from __future__ import annotations
