@@ -7,7 +7,7 @@ callback that rebuilds the same three-panel figure from scratch for each change,
 print the ratio. Targets: median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz
 frames), >= 20x the naive. Then the same changes with each speed device taken away in
 turn (PathLabel -> Text labels, PathLabel's glyph cache, the third blit layer, the panel
-cache), so each one shows what it pays.
+cache, the stamped texts and legends), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
 printed too).
@@ -40,10 +40,11 @@ def _options(control: object) -> list[object]:
 
 
 def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = None,
-                  panel_cache: int | None = None) -> tuple[dict[str, list[float]], dict[str, int]]:
+                  panel_cache: int | None = None, stamps: bool = True) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Milliseconds per change, by control, for `changes` random changes; and render counts.
-    layers: the Blitter's layers (default all three); panel_cache: static panels kept."""
-    from roofline_lab import figure
+    layers: the Blitter's layers (default all three); panel_cache: static panels kept;
+    stamps: whether a redrawn panel stamps its titles, axis labels and legends from a cache."""
+    from roofline_lab import blitter, figure
     from roofline_lab.widgets import RooflineExplorer
 
     rng = random.Random(seed)
@@ -52,9 +53,10 @@ def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = Non
         ex._blitter.disconnect()
         ex._blitter = figure.Blitter(ex._panels, layers=layers)
         ex._render(full=True)
-    saved = figure.PANEL_CACHE
+    saved, saved_stamps = blitter.PANEL_CACHE, blitter.STAMPS
+    blitter.STAMPS = stamps
     if panel_cache is not None:
-        figure.PANEL_CACHE = panel_cache
+        blitter.PANEL_CACHE = panel_cache
     times: dict[str, list[float]] = {name: [] for name in BENCH_CONTROLS}
     full_before, renders_before = ex.full_draw_count, ex.render_count
     try:
@@ -68,7 +70,7 @@ def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = Non
         counts = {"renders": ex.render_count - renders_before, "full draws": ex.full_draw_count - full_before,
                   "panel draws": ex._blitter.panel_draws}
     finally:
-        figure.PANEL_CACHE = saved
+        blitter.PANEL_CACHE, blitter.STAMPS = saved, saved_stamps
         ex.close()
     return times, counts
 
@@ -103,7 +105,8 @@ def _variants(changes: int, seed: int, median: float, p95: float) -> None:
             ("PathLabel without its glyph cache", dict(), ("GLYPH_CACHE", False)),
             ("two blit layers (roof drawn with the data)", dict(layers=("data", "fast")), None),
             ("one blit layer", dict(layers=("fast",)), None),
-            ("no panel cache (every limit change redraws)", dict(panel_cache=0), None)]
+            ("no panel cache (every limit change redraws)", dict(panel_cache=0), None),
+            ("no text/legend stamps in panel redraws", dict(stamps=False), None)]
     for name, kwargs, patch in runs:
         old = getattr(labels, patch[0]) if patch else None
         if patch:
@@ -133,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"backend {matplotlib.get_backend()}, matplotlib {matplotlib.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    time_explorer(min(args.changes, 40), args.seed + 1)  # warm-up: font, glyph and import caches, as later rows have
     times, counts = time_explorer(args.changes, args.seed)
     every = [t for ts in times.values() for t in ts]
     print(f"\nexplorer: {len(every)} random control changes, .value set -> render finished (ms)")

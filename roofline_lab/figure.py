@@ -1,56 +1,34 @@
-"""The explorer's three-panel figure, and the one `Blitter` that redraws it.
+"""The explorer's three-panel figure: the moving parts and where their labels go.
 
     fig = plt.figure(dpi=90)
     panels = ExplorerFigure(fig, animated=True)
     blitter = Blitter(panels)
     blitter.update(*panels.update(view, changed={"batch"}))   # say what changed, not how to draw
 
-`ExplorerFigure` builds the artists once and moves them to an `ExplorerView`
-(`roofline_lab.explorer`): axis limits follow the state with hysteresis (they shrink back
-once the data is LIMIT_SLACK narrower), panel margins come from the rendered size of the
-texts they hold (`roofline_lab.layout`), point labels are placed so they never overlap
-(merged as "b=64, 156, 512" when they bunch), and legends list only what is drawn.
-
-`Blitter` follows matplotlib's BlitManager (galleries/users_explain/animations/blitting.py):
-moving artists are `animated` and drawn in layers over cached backgrounds; a panel whose
-limits, legend or title changed has its static picture (axes, ticks, labels) redrawn on
-its own, and kept in a small cache by what it shows, so going back to a chip costs a copy.
+`ExplorerFigure` (on `roofline_lab.panels.ExplorerPanels`, which builds the artists and lays
+the panels out) moves the artists to an `ExplorerView` (`roofline_lab.explorer`) and places
+the point labels so they never overlap each other or the current-point star (merged as
+"b=64, 156, 512" when they bunch). `update` says which blit layer moved and which panels'
+static pictures changed, which is what `roofline_lab.blitter.Blitter` takes.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
-from matplotlib.transforms import Bbox
 
+from roofline_lab.blitter import LAYERS, PANEL_CACHE, Blitter
 from roofline_lab.explorer import ExplorerView
-from roofline_lab.labels import LogTickLabels, make_label, text_size
-from roofline_lab.layout import LabelRequest, PanelText, label_box, panel_rects, place_labels
-from roofline_lab.plot import STYLE, decade_limits, draw_points, draw_roofline, style_log_axes, style_roofline_axes
-from roofline_lab.units import TERA, marker_number, tick_number
+from roofline_lab.labels import text_size
+from roofline_lab.layout import LabelRequest, label_box, overlaps, place_labels
+from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
+from roofline_lab.units import marker_number
 
-SIZE_INCHES = (12.0, 4.4)
-#: Talk style: wide enough to fill a 1600-px page at the explorer's 90 dpi.
-TALK_SIZE_INCHES = (17.2, 6.6)
-WIDTH_RATIOS = (1.45, 1.0, 1.0)
-#: An axis keeps its limits while the data stays inside them and no more than LIMIT_SLACK
-#: narrower on either side; a side the data crosses moves LIMIT_GROWTH past it.
-LIMIT_SLACK = 100.0
-LIMIT_GROWTH = 10.0
-#: Room reserved for tick labels shrinks only when this many pixels too wide (fewer relayouts).
-ROOM_SLACK_PX = 30.0
-#: Blit layers, bottom to top, and the controls that move each (any other control moves 'data').
-LAYERS = ("roof", "data", "fast")
+#: The controls that move the roofline layer and the fast layer (any other control moves 'data').
 ROOF_CONTROLS = frozenset({"gpu", "compute_dtype", "bandwidth_fraction", "flops_fraction"})
 FAST_CONTROLS = frozenset({"batch"})
-PANEL_CACHE = 24  # static panel pictures kept per panel
 #: Label offsets (points) and alignments to try, in order.
 _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5, "right", "top"),
                      (5, 3, "left", "bottom")),
@@ -62,206 +40,14 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
           "ridge": ((0, 10, "center", "bottom"), (8, -6, "left", "top"), (-8, -6, "right", "top"))}
 
 
-def follow_limits(current: tuple[float, float], want: tuple[float, float]) -> tuple[float, float]:
-    """Limits with hysteresis, each side on its own: a side the data crosses moves LIMIT_GROWTH
-    past it; a side more than LIMIT_SLACK beyond the data comes back to it (no ratchet)."""
-    lo, hi = (float(v) for v in current)
-    if want[0] < lo:
-        lo = want[0] / LIMIT_GROWTH
-    elif want[0] / lo > LIMIT_SLACK:
-        lo = float(want[0])
-    if want[1] > hi:
-        hi = want[1] * LIMIT_GROWTH
-    elif hi / want[1] > LIMIT_SLACK:
-        hi = float(want[1])
-    return lo, hi
+def _zone(placed: list[Any], size: Any) -> list[tuple[float, float, float, float]]:
+    """The boxes these labels took: a star that comes onto one moves them."""
+    return [label_box(got[1], size(got[0]), got[2]) for got in placed if got is not None]
 
 
-def _decades(lo: float, hi: float) -> list[float]:
-    return [10.0**k for k in range(int(np.ceil(np.log10(lo) - 1e-9)), int(np.floor(np.log10(hi) + 1e-9)) + 1)]
-
-
-class ExplorerFigure:
+class ExplorerFigure(ExplorerPanels):
     """(a) the roofline with the seed's points and the current one starred; (b) tokens/s vs
     batch with the ideal line and the memory wall; (c) step time (TTFT in prefill) vs batch."""
-
-    def __init__(self, fig: Figure, *, animated: bool = False, max_batch_shown: int = 4096) -> None:
-        self.figure, a = fig, animated
-        fig.set_size_inches(*SIZE_INCHES)
-        fig.set_facecolor("white")
-        self.axes = [fig.add_axes((0.05 + 0.33 * i, 0.15, 0.25, 0.75)) for i in range(3)]
-        self.ax_roof, self.ax_tps, self.ax_lat = self.axes
-        style_roofline_axes(self.ax_roof, minor=False)
-        self.ax_roof.yaxis.set_major_formatter(lambda y, _pos: tick_number(y / TERA))
-        for ax, ylabel in ((self.ax_tps, "tokens/s"), (self.ax_lat, "step time (ms)")):
-            style_log_axes(ax, xlabel="batch (sequences per step)", ylabel=ylabel, minor=False)
-            ax.set_xlim(0.7, max_batch_shown * 1.4)
-        for ax in self.axes:
-            for axis in (ax.xaxis, ax.yaxis):
-                if axis is not self.ax_roof.yaxis:
-                    axis.set_major_formatter(lambda x, _pos: tick_number(x))
-        self.ticks = [LogTickLabels(ax, which) for ax in self.axes for which in ("x", "y")]
-        self.titles = [ax.set_title(title, fontsize=10, loc="left")
-                       for ax, title in zip(self.axes, ("(a) roofline", "(b) throughput", "(c) step time"), strict=True)]
-        ax = self.ax_roof
-        self.roof = draw_roofline(1e12, 1e12, ax, animated=a)
-        self.decode = draw_points([1.0] * 5, [1e12] * 5, [""] * 5, ax, kind="decode", animated=a)
-        self.prefill = draw_points([1.0] * 2, [1e12] * 2, [""] * 2, ax, kind="prefill", animated=a)
-        (self.current,) = ax.plot([1.0], [1e12], linestyle="none", **STYLE["current"], animated=a, zorder=4)
-        self.current_text = make_label(ax, fontsize=8, animated=a)
-        self.sweeps: dict[str, dict[str, Any]] = {}
-        for key, ax, style in (("tps", self.ax_tps, "throughput"), ("lat", self.ax_lat, "latency")):
-            s: dict[str, Any] = {"wall_region": ax.axvspan(1, 2, color="0.6", alpha=0.25, lw=0, animated=a)}
-            (s["wall"],) = ax.plot([1, 1], [0, 1], **STYLE["wall"], transform=ax.get_xaxis_transform(), animated=a)
-            s["wall_text"] = make_label(ax, "", (1, 0.5), offset=(-3, 0), rotation=90, ha="right", va="center",
-                                        fontsize=8, color=STYLE["wall"]["color"], transform=ax.get_xaxis_transform(),
-                                        animated=a)
-            if key == "tps":
-                (s["ideal"],) = ax.plot([], [], **STYLE["ideal"], animated=a)
-            (s["curve"],) = ax.plot([], [], **STYLE[style], animated=a)
-            (s["marker"],) = ax.plot([], [], linestyle="none", **STYLE["current"], animated=a, zorder=3)
-            s["marker_text"] = make_label(ax, fontsize=8, animated=a)
-            self.sweeps[key] = s
-        self._legend(self.ax_roof, [("roofline", "roofline", "-"), ("decode, batch b", "decode", "none"),
-                                    ("prefill, prompt L", "prefill", "none"), ("current", "current", "none")])
-        entries = [("tokens/s", "throughput", "-"), ("batch x batch-1 rate", "ideal", ":")]
-        self._tps_legends = (self._legend(self.ax_tps, entries),
-                             self._legend(self.ax_tps, [*entries, ("memory wall", "wall", "--")]))
-        self.ax_tps.add_artist(self._tps_legends[0])  # both stay in the figure; one is shown
-        self._wall_in_legend: bool | None = None
-        self._roof_boxes: list[tuple[float, float, float, float]] = []
-        self.fast: list[Any] = [self.current, self.current_text]
-        for s in self.sweeps.values():
-            self.fast += [s["marker"], s["marker_text"]]
-        self.data: list[Any] = [self.decode["points"], *self.decode["labels"], self.prefill["points"],
-                                *self.prefill["labels"],
-                                *(x for s in self.sweeps.values() for x in s.values() if x not in self.fast)]
-        self.layers: dict[str, list[Any]] = {"roof": list(self.roof.values()), "data": self.data, "fast": self.fast}
-        self.bounds: list[float] = [0.0, 0.0, 0.0, float(fig.bbox.width)]  # strip edges between panels, pixels
-        self._legend_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
-        self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
-        self._data_boxes: list[tuple[float, float, float, float]] = []
-        self._limits_set = False
-        self._room: dict[int, dict[str, float]] = {}
-        self.relayout()
-
-    # ----------------------------------------------------------------- static parts
-
-    def _legend(self, ax: Any, entries: Sequence[tuple[str, str, str]]) -> Any:
-        handles = [Line2D([], [], **{**STYLE[style], "linestyle": STYLE[style].get("linestyle", ls)}, label=text)
-                   for text, style, ls in entries]
-        return ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
-
-    def legends(self, ax: Any) -> list[Any]:
-        """The legends shown in `ax`."""
-        return [c for c in ax.get_children() if c.__class__.__name__ == "Legend" and c.get_visible()]
-
-    def _panel_text(self, ax: Any) -> PanelText:
-        dpi, i = self.figure.dpi, self.axes.index(ax)
-        xt, yt = self.ticks[2 * i], self.ticks[2 * i + 1]
-        size = yt.fontsize()
-        widths = [text_size(t, size, dpi)[0] for _, t in yt.texts()] or [0.0]
-        xs = xt.texts()
-        first, last = (text_size(xs[k][1], size, dpi)[0] for k in (0, -1)) if xs else (0.0, 0.0)
-        title = self.titles[i]
-        tw, th, _ = text_size(title.get_text(), title.get_fontsize(), dpi)
-        label_h = lambda lab: text_size(lab.get_text(), lab.get_fontsize(), dpi)[1]  # noqa: E731
-        return PanelText(
-            ytick_width=max(widths), tick_height=text_size("0", size, dpi)[1] * 1.1, first_xtick_width=first,
-            last_xtick_width=last, ylabel_height=label_h(ax.yaxis.label), xlabel_height=label_h(ax.xaxis.label),
-            title_height=th, title_width=tw, tick_room=yt.room_points() * dpi / 72, label_pad=4 * dpi / 72 + 2)
-
-    def _reserve(self, i: int, need: PanelText) -> PanelText:
-        """`need` with its tick-label widths kept at the room already reserved unless that is
-        too small or ROOM_SLACK_PX too large."""
-        names = ("ytick_width", "first_xtick_width", "last_xtick_width")
-        old = self._room.get(i, {})
-        room = {n: old[n] if n in old and old[n] >= getattr(need, n) >= old[n] - ROOM_SLACK_PX else getattr(need, n)
-                for n in names}
-        self._room[i] = room
-        return replace(need, **room)
-
-    def relayout(self) -> bool:
-        """Place the panels from the size of their texts; True when they moved (by > 2 px)."""
-        fig = self.figure
-        w, h = fig.bbox.width, fig.bbox.height
-        texts = [self._reserve(i, self._panel_text(ax)) for i, ax in enumerate(self.axes)]
-        rects = panel_rects(w, h, texts, WIDTH_RATIOS, pad=4 * fig.dpi / 72)
-        old = [ax.get_position(original=True).bounds for ax in self.axes]
-        new = [(x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h) for x0, y0, x1, y1 in rects]
-        # strip edges: just right of each panel's last x tick label
-        edges = [0.0] + [min(rects[i][2] + texts[i].last_xtick_width / 2 + 2, rects[i + 1][0] - 1)
-                         for i in range(2)] + [w]
-        self.bounds = edges
-        for ticks in self.ticks:
-            ticks.update()
-        moved = not all(max(abs(a - b) * s for a, b, s in zip(o, n, (w, h, w, h))) <= 2 for o, n in zip(old, new))
-        if moved:
-            for ax, pos in zip(self.axes, new, strict=True):
-                ax.set_position(pos)
-        for ax, t, (x0, y0, x1, y1) in zip(self.axes, texts, rects, strict=True):  # axis labels beside the ticks
-            ax.yaxis.set_label_coords(-(t.tick_room + t.ytick_width + t.label_pad) / (x1 - x0), 0.5)
-            ax.xaxis.set_label_coords(0.5, -(t.tick_room + t.tick_height + t.label_pad) / (y1 - y0))
-        return moved
-
-    def panel_keys(self) -> list[tuple[Any, ...]]:
-        """What each panel's static picture shows: equal keys, equal pixels."""
-        size = (self.figure.bbox.width, self.figure.bbox.height)
-        keys = []
-        for ax in self.axes:
-            labels = tuple(t.get_text() for legend in self.legends(ax) for t in legend.get_texts())
-            keys.append((size, ax.get_position(original=True).bounds, ax.get_xlim(), ax.get_ylim(), labels, ax.get_title(loc="left"),
-                         self.titles[0].get_fontsize()))
-        return keys
-
-    def strips(self) -> list[Bbox]:
-        """Each panel's column of the figure, in whole pixels (panels' texts never cross them)."""
-        h = self.figure.bbox.height
-        e = [round(x) for x in self.bounds]
-        return [Bbox.from_extents(e[i], 0, e[i + 1], h) for i in range(3)]
-
-    def _follow(self, view: ExplorerView) -> list[bool]:
-        """Limits, legends, titles and layout for `view`; per panel, whether its static part changed."""
-        exact = not self._limits_set
-        self._limits_set = True
-        changed = [False, False, False]
-
-        def limit(i: int, axis: str, want: tuple[float, float]) -> None:
-            ax = self.axes[i]
-            now = ax.get_xlim() if axis == "x" else ax.get_ylim()
-            new = want if exact else follow_limits(now, want)
-            if tuple(new) != tuple(now):
-                (ax.set_xlim if axis == "x" else ax.set_ylim)(*new)
-                changed[i] = True
-
-        xs = np.concatenate([view.decode_x, view.prefill_x, [view.point[0], view.ridge]])
-        limit(0, "x", decade_limits(xs, pad=3.0))
-        lo = self.ax_roof.get_xlim()[0]
-        ys = np.concatenate([view.decode_y, view.prefill_y, [view.point[1], view.peak_flops],
-                             [min(lo * view.mem_bandwidth, view.peak_flops)]])
-        limit(0, "y", decade_limits(ys, pad=3.0))
-        limit(1, "y", decade_limits(np.concatenate([view.tokens_per_s, view.ideal_tokens_per_s[:1],
-                                                    [view.batch_tokens_per_s]]), pad=3.0))
-        limit(2, "y", decade_limits(np.append(view.step_ms, view.batch_step_ms), pad=3.0))
-        wall = view.wall_batch is not None and view.wall_batch < self.ax_tps.get_xlim()[1]
-        if wall != self._wall_in_legend:
-            self._wall_in_legend = wall
-            self._tps_legends[0].set_visible(not wall)
-            self._tps_legends[1].set_visible(wall)
-            changed[1] = True
-        title = "(c) step time" if view.phase == "decode" else "(c) time to first token"
-        if self.ax_lat.get_title(loc="left") != title:
-            self.titles[2].set_text(title)
-            changed[2] = True
-        if any(changed) and self.relayout():  # new limits: new tick labels, maybe new margins
-            changed = [True, True, True]
-        if any(changed):
-            renderer = self.figure.canvas.get_renderer()
-            for i, ax in enumerate(self.axes):
-                self._legend_boxes[i] = [tuple(lg.get_window_extent(renderer).extents) for lg in self.legends(ax)]
-        return changed
-
-    # ----------------------------------------------------------------- moving parts
 
     def update(self, view: ExplorerView, changed: Iterable[str] | None = None) -> tuple[str, list[bool]]:
         """Move the artists to `view`. `changed`: the controls that changed since the last
@@ -273,6 +59,11 @@ class ExplorerFigure:
         panels = self._follow(view)
         if any(panels):
             lowest = "roof"
+        star = self._star_box(view)  # a label the star comes onto moves (and stays moved until the next
+        if lowest != "roof" and self._meets(self._ridge_zone, star):  # placement: no redraw as it leaves)
+            lowest = "roof"
+        elif lowest == "fast" and self._meets(self._seed_zone, star):
+            lowest = "data"
         if lowest == "roof":
             self._update_roof(view)
         if lowest in ("roof", "data"):
@@ -306,17 +97,32 @@ class ExplorerFigure:
             label.set_visible(fits)
             if fits:
                 self._roof_boxes.append(box)
-        ridge = r["ridge_label"]
+        ridge, self._ridge_zone = r["ridge_label"], []
         if ridge.get_visible():
             anchor = self._px(ax, view.ridge, view.peak_flops)
-            (got,) = place_labels([LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))],
-                                  self._size(ridge), ax_box, self._legend_boxes[0] + self._roof_boxes)
+            self._star_placed = self._star_box(view)
+            request = LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))
+            (got,) = place_labels([request], self._size(ridge), ax_box,
+                                  [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
+            self._ridge_zone = _zone([got], self._size(ridge))
             self._set_label(ridge, got)
             self._roof_boxes.append(label_box(anchor, self._size(ridge)(got[0]), got[2]))
 
+    def _star_box(self, view: ExplorerView) -> tuple[float, float, float, float]:
+        """The current-point star's box in pixels (labels keep clear of it)."""
+        x, y = self._px(self.ax_roof, *view.point)
+        r = (self.current.get_markersize() + self.current.get_markeredgewidth()) * self.figure.dpi / 72 / 2
+        return (round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1))
+
+    @staticmethod
+    def _meets(zone: list[tuple[float, float, float, float]], *stars: tuple[float, float, float, float] | None) -> bool:
+        """Whether a star box meets a box of `zone` (the boxes labels were offered: it may move them)."""
+        return any(star is not None and overlaps(star, box) for star in stars for box in zone)
+
     def _cands(self, kind: str) -> list[tuple[float, float, str, str]]:
         k = self.figure.dpi / 72
-        reach = (1.0,) if kind == "marker" else (1.0, 2.5)  # seed labels may step further out
+        clear = (self.current.get_markersize() + self.current.get_markeredgewidth()) / 2 + 2  # past the star, pt
+        reach = (1.0,) if kind == "marker" else (1.0, 2.5, clear / 5)  # seed labels may step further out
         return [(dx * k * r, dy * k * r, ha, va) for r in reach for dx, dy, ha, va in _POINT[kind]]
 
     def _set_label(self, label: Any, got: Any) -> None:
@@ -344,17 +150,25 @@ class ExplorerFigure:
                 requests.append(LabelRequest(label.get_text(), self._px(ax, x, y), kind, self._cands(kind)))
                 artists.append(label)
         size = self._size(artists[0])
-        placed = place_labels(requests, size, tuple(ax.bbox.extents), self._legend_boxes[0] + self._roof_boxes)
+        self._star_placed = self._star_box(view)
+        placed = place_labels(requests, size, tuple(ax.bbox.extents),
+                              [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
         self._data_boxes = []
         for label, got in zip(artists, placed, strict=True):
             self._set_label(label, got)
             if got is not None:
                 self._data_boxes.append(label_box(got[1], size(got[0]), got[2]))
+        self._seed_zone = _zone(placed, size)
         for i, key in ((1, "tps"), (2, "lat")):
             s, ax = self.sweeps[key], self.axes[i]
             s["curve"].set_data(view.batches, view.tokens_per_s if key == "tps" else view.step_ms)
             if key == "tps":
                 s["ideal"].set_data(view.batches, view.ideal_tokens_per_s)
+            else:
+                comm = comm_ms(view)
+                s["comm"].set_visible(comm is not None)
+                if comm is not None:
+                    s["comm"].set_data(view.batches, np.where(comm > 0, comm, np.nan))
             lo, hi = ax.get_xlim()
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):
@@ -382,7 +196,7 @@ class ExplorerFigure:
         suffix = "" if view.fits else " (does not fit)"
         self.current.set_data([view.point[0]], [view.point[1]])
         marks = [(self.ax_roof, self.current_text, view.point, view.current_label + suffix,
-                  self._legend_boxes[0] + self._roof_boxes + self._data_boxes)]
+                  [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, self._star_box(view)])]
         for i, key, y, unit in ((1, "tps", view.batch_tokens_per_s, "tok/s"), (2, "lat", view.batch_step_ms, "ms")):
             s = self.sweeps[key]
             s["marker"].set_data([view.batch], [y])
@@ -394,108 +208,16 @@ class ExplorerFigure:
                                   self._size(label), tuple(ax.bbox.extents), obstacles)
             self._set_label(label, got)
 
-    def text_artists(self) -> list[Any]:
-        """Every text the figure shows (for layout checks): titles, axis labels, legends, moving
-        labels, and the tick labels of the ticks in view."""
-        ticks = []
-        for ax in self.axes:
-            for axis in (ax.xaxis, ax.yaxis):
-                lo, hi = sorted(axis.get_view_interval())
-                ticks += [t.label1 for t in axis.get_major_ticks() if lo * 0.999 <= t.get_loc() <= hi * 1.001]
-        owned = {id(t.label1) for ax in self.axes for axis in (ax.xaxis, ax.yaxis) for t in axis.get_major_ticks()}
-        texts = self.figure.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_fontsize"))
-        out = [t for t in texts if id(t) not in owned] + ticks
-        return [t for t in out if t.get_visible() and str(t.get_text()).strip() and _shown(t)]
 
-
-def _shown(artist: Any) -> bool:
-    """Visible along its whole parent chain (a hidden legend hides its texts)."""
-    for legend in artist.axes.get_children() if getattr(artist, "axes", None) is not None else []:
-        if legend.__class__.__name__ == "Legend" and not legend.get_visible() and artist in legend.get_texts():
-            return False
-    return True
-
-
-class Blitter:
-    """Redraws an ExplorerFigure after matplotlib's BlitManager: a full draw caches the
-    background under each layer; `update(lowest, panels)` restores, redraws and blits."""
-
-    def __init__(self, panels: ExplorerFigure, layers: Sequence[str] = LAYERS) -> None:
-        self.panels, self.figure = panels, panels.figure
-        self.canvas = self.figure.canvas
-        merged: dict[str, list[Any]] = {}
-        for name in LAYERS:  # a layer left out joins the one above it
-            target = next(n for n in LAYERS[LAYERS.index(name):] if n in layers)
-            merged.setdefault(target, []).extend(panels.layers[name])
-        self.names = [n for n in LAYERS if n in merged]
-        self.layers = merged
-        self._backgrounds: dict[str, Any] = {}
-        self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
-        self._size: tuple[int, int] | None = None
-        self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
-        self._blank.set_figure(self.figure)
-        self.full_draws = self.renders = self.panel_draws = 0
-        self.cid = self.canvas.mpl_connect("draw_event", self._on_draw)
-
-    def disconnect(self) -> None:
-        self.canvas.mpl_disconnect(self.cid)
-
-    def _layer(self, name: str) -> str:
-        return next(n for n in LAYERS[LAYERS.index(name):] if n in self.names)
-
-    def _on_draw(self, _event: Any) -> None:
-        if self.figure.canvas is not self.canvas or self.canvas.is_saving():  # savefig: not our picture
-            return
-        self._size = self.canvas.get_width_height(physical=True)
-        for cache, key, strip in zip(self._panel_cache, self.panels.panel_keys(), self.panels.strips(), strict=True):
-            cache.clear()
-            cache[key] = self.canvas.copy_from_bbox(strip)
-        self._draw_from(0)
-        self.full_draws += 1
-
-    def _draw_from(self, index: int) -> None:
-        for name in self.names[index:]:
-            self._backgrounds[name] = self.canvas.copy_from_bbox(self.figure.bbox)
-            for artist in self.layers[name]:
-                self.figure.draw_artist(artist)
-
-    def _panel(self, i: int, key: Any, strip: Bbox) -> None:
-        cache = self._panel_cache[i]
-        if key in cache:
-            cache.move_to_end(key)
-            self.canvas.restore_region(cache[key])
-            return
-        w, h = self.figure.bbox.width, self.figure.bbox.height
-        self._blank.set_bounds(strip.x0 / w, 0, strip.width / w, 1)
-        renderer = self.canvas.get_renderer()
-        self._blank.draw(renderer)
-        self.panels.axes[i].draw(renderer)  # its static part: animated artists are skipped
-        cache[key] = self.canvas.copy_from_bbox(strip)
-        self.panel_draws += 1
-        while len(cache) > PANEL_CACHE:
-            cache.popitem(last=False)
-
-    def update(self, lowest: str = "roof", panels: Sequence[bool] = (False, False, False), *,
-               full: bool = False) -> str:
-        """Redraw after ExplorerFigure.update: 'full' draws everything; a panel flagged in
-        `panels` gets its static picture back from the cache or drawn alone; then the layers
-        from `lowest` up are drawn over their backgrounds and blitted."""
-        self.renders += 1
-        if full or not self._backgrounds or self._size != self.canvas.get_width_height(physical=True):
-            self.canvas.draw()
-            return "full"
-        index = self.names.index(self._layer(lowest))
-        if any(panels):
-            self.canvas.restore_region(self._backgrounds[self.names[0]])
-            for i, (key, strip) in enumerate(zip(self.panels.panel_keys(), self.panels.strips(), strict=True)):
-                if panels[i]:
-                    self._panel(i, key, strip)
-            index = 0
-        else:
-            self.canvas.restore_region(self._backgrounds[self.names[index]])
-        self._draw_from(index)
-        self.canvas.blit(self.figure.bbox)
-        return "panels" if any(panels) else self.names[index]
-
-
-__all__ = ["Blitter", "ExplorerFigure", "FAST_CONTROLS", "LAYERS", "LIMIT_SLACK", "ROOF_CONTROLS", "follow_limits"]
+__all__ = [
+    "FAST_CONTROLS",
+    "LAYERS",
+    "LIMIT_SLACK",
+    "PANEL_CACHE",
+    "ROOF_CONTROLS",
+    "SIZE_INCHES",
+    "TALK_SIZE_INCHES",
+    "Blitter",
+    "ExplorerFigure",
+    "follow_limits",
+]

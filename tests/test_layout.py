@@ -5,16 +5,20 @@ only what is drawn; limits follow the state both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import random
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
-from matplotlib.legend import Legend
 
+from roofline_lab.bench import _options
+from roofline_lab.figure import ExplorerFigure
 from roofline_lab.hardware import gpu_names
 from roofline_lab.models import model_names
 from roofline_lab.widgets import RooflineExplorer
@@ -59,10 +63,17 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
         for a, b in itertools.combinations(labels, 2):
             if _overlap(a.get_window_extent(renderer), b.get_window_extent(renderer)):
                 problems.append(f"labels {a.get_text()!r} and {b.get_text()!r} overlap")
+        for marker in [panels.current] if ax is panels.ax_roof else []:  # the current-point star stays clear
+            star = marker.get_window_extent(renderer)
+            for t in labels:
+                if _overlap(t.get_window_extent(renderer), star):
+                    problems.append(f"label {t.get_text()!r} covers the current-point star")
         for legend in panels.legends(ax):
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
                     problems.append("legend lists a memory wall that is not drawn")
+                if text.get_text() == "communication" and not panels.sweeps["lat"]["comm"].get_visible():
+                    problems.append("legend lists a communication line that is not drawn")
     return problems
 
 
@@ -79,6 +90,9 @@ STATES = [
     dict(phase="prefill", prompt_len=16, batch=1, weight_dtype="int4"),
     dict(kv=True, context_len=131072, batch=1, gpu="tpu-v5e", model="llama-3-70b"),
     dict(bandwidth_fraction=0.05, weight_dtype="fp32", compute_dtype="fp32"),
+    # seen in screenshots: KV traffic bunches b=8/64/156/512 around the star; b=64 under the star
+    dict(kv=True, context_len=65536, batch=512),
+    dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm"),
 ]
 
 
@@ -105,3 +119,56 @@ def test_every_text_fits_over_a_grid_of_states(ex, talk):
             found[str(state)] = problems
     ex.talk = False
     assert not found, found
+
+
+def _with_comm(view, comm):
+    """`view` with communication ms per step: dataclasses.replace once ExplorerView has the
+    field (tensor parallel), else a subclass that adds it."""
+    if "comm_ms" in {f.name for f in dataclasses.fields(view)}:
+        return dataclasses.replace(view, comm_ms=comm)
+
+    @dataclasses.dataclass(frozen=True)
+    class WithComm(type(view)):
+        comm_ms: np.ndarray | None = None
+
+    return WithComm(**{f.name: getattr(view, f.name) for f in dataclasses.fields(view)}, comm_ms=comm)
+
+
+def test_communication_line_and_its_legend_entry_appear_only_when_there_is_communication():
+    view = RooflineExplorer(kv=True, context_len=4096, batch=64).view
+    n = len(view.batches)
+    fig = plt.figure(dpi=90)
+    panels = ExplorerFigure(fig)
+    try:
+        for comm in (np.zeros(n), np.linspace(0.05, 3.0, n), np.zeros(n)):
+            drawn = bool(comm.max() > 0)
+            panels.update(_with_comm(view, comm))
+            fig.canvas.draw()
+            line = panels.sweeps["lat"]["comm"]
+            entries = [t.get_text() for lg in panels.legends(panels.ax_lat) for t in lg.get_texts()]
+            assert ("communication" in entries) == drawn, (comm.max(), entries)
+            assert line.get_visible() == drawn
+            if drawn:
+                np.testing.assert_allclose(line.get_ydata(), comm)
+                assert line.get_linestyle() == "--"
+                assert panels.ax_lat.get_ylim()[0] <= comm.min()
+    finally:
+        plt.close(fig)
+
+
+def test_blitted_frames_equal_a_full_draw_with_stamped_texts_and_cached_panels():
+    """The Blitter's shortcuts (cached panels, stamped titles, axis labels and legends) leave
+    the same pixels a full draw makes, over random changes that redraw panels."""
+    ex = RooflineExplorer(kv=True, context_len=4096)
+    rng = random.Random(1)
+    try:
+        for k in range(28):
+            control = ex.controls[rng.choice(("batch", "weight_dtype", "gpu", "model", "context_len"))]
+            control.value = rng.choice([v for v in _options(control) if v != control.value])
+            if k % 4 == 3:
+                blitted = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+                ex._render(full=True)
+                np.testing.assert_array_equal(blitted, np.asarray(ex.figure.canvas.buffer_rgba()), err_msg=str(k))
+        assert ex._blitter.panel_draws > 0 and ex._blitter._stamps  # the shortcuts were taken
+    finally:
+        ex.close()

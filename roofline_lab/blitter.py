@@ -1,0 +1,147 @@
+"""The one `Blitter` that redraws the explorer's figure, after matplotlib's BlitManager
+(galleries/users_explain/animations/blitting.py).
+
+Moving artists are `animated` and drawn in layers over cached backgrounds; a panel whose
+limits, legend or title changed has its static picture (axes, ticks, labels) redrawn on its
+own and kept in a small cache by what it shows, so going back to a chip costs a copy; in
+such a redraw the panel's titles, axis labels and (opaque) legends are stamped from a cache
+of their pixels, since rasterising text is most of what a panel redraw costs. The
+figure it draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers`
+(layer name -> artists), `panel_keys()`, `strips()` and `stamps(i)`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
+
+#: Blit layers, bottom to top (see ExplorerFigure.update for the controls that move each).
+LAYERS = ("roof", "data", "fast")
+PANEL_CACHE = 24  # static panel pictures kept per panel
+#: Stamp static texts and legends from a cache when a panel is redrawn (False: draw them).
+STAMPS = True
+STAMP_CACHE = 256
+
+
+class Blitter:
+    """Redraws an ExplorerFigure (roofline_lab.figure) after matplotlib's BlitManager: a full draw caches the
+    background under each layer; `update(lowest, panels)` restores, redraws and blits."""
+
+    def __init__(self, panels: Any, layers: Sequence[str] = LAYERS) -> None:
+        self.panels, self.figure = panels, panels.figure
+        self.canvas = self.figure.canvas
+        merged: dict[str, list[Any]] = {}
+        for name in LAYERS:  # a layer left out joins the one above it
+            target = next(n for n in LAYERS[LAYERS.index(name):] if n in layers)
+            merged.setdefault(target, []).extend(panels.layers[name])
+        self.names = [n for n in LAYERS if n in merged]
+        self.layers = merged
+        self._backgrounds: dict[str, Any] = {}
+        self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
+        self._stamps: dict[Any, tuple[Bbox, Any]] = {}
+        self._size: tuple[int, int] | None = None
+        self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
+        self._blank.set_figure(self.figure)
+        self.full_draws = self.renders = self.panel_draws = 0
+        self.cid = self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def disconnect(self) -> None:
+        self.canvas.mpl_disconnect(self.cid)
+
+    def _layer(self, name: str) -> str:
+        return next(n for n in LAYERS[LAYERS.index(name):] if n in self.names)
+
+    def _on_draw(self, _event: Any) -> None:
+        if self.figure.canvas is not self.canvas or self.canvas.is_saving():  # savefig: not our picture
+            return
+        self._size = self.canvas.get_width_height(physical=True)
+        for cache, key, strip in zip(self._panel_cache, self.panels.panel_keys(), self.panels.strips(), strict=True):
+            cache.clear()
+            cache[key] = self.canvas.copy_from_bbox(strip)
+        self._draw_from(0)
+        self.full_draws += 1
+
+    def _draw_from(self, index: int) -> None:
+        for name in self.names[index:]:
+            self._backgrounds[name] = self.canvas.copy_from_bbox(self.figure.bbox)
+            for artist in self.layers[name]:
+                self.figure.draw_artist(artist)
+
+    def _panel(self, i: int, key: Any, strip: Bbox) -> None:
+        cache = self._panel_cache[i]
+        if key in cache:
+            cache.move_to_end(key)
+            self.canvas.restore_region(cache[key])
+            return
+        w, _h = self.figure.bbox.width, self.figure.bbox.height
+        self._blank.set_bounds(strip.x0 / w, 0, strip.width / w, 1)
+        renderer = self.canvas.get_renderer()
+        self._blank.draw(renderer)
+        self._draw_static(i, renderer)
+        cache[key] = self.canvas.copy_from_bbox(strip)
+        self.panel_draws += 1
+        while len(cache) > PANEL_CACHE:
+            cache.popitem(last=False)
+
+    def _draw_static(self, i: int, renderer: Any) -> None:
+        """Panel i's static part (animated artists are skipped), its titles, axis labels and
+        legends stamped from STAMPS when drawn before with the same key (text rasterising is
+        most of a panel's cost). Legends are opaque: their frame is drawn, their inside stamped."""
+        ax = self.panels.axes[i]
+        stamps = self.panels.stamps(i) if STAMPS else []
+        hits = [(a, key) for a, key in stamps if key in self._stamps]
+        for artist, _key in hits:
+            artist.set_visible(False)
+        try:
+            ax.draw(renderer)
+        finally:
+            for artist, _key in hits:
+                artist.set_visible(True)
+        for artist, key in hits:
+            box, region = self._stamps[key]
+            if hasattr(artist, "legendPatch"):
+                artist.legendPatch.set_bounds(box.bounds)
+                artist.legendPatch.draw(renderer)
+            self.canvas.restore_region(region)
+        for artist, key in stamps:
+            if key not in self._stamps:
+                box = artist.get_window_extent(renderer)
+                if hasattr(artist, "legendPatch"):  # inside the frame line
+                    inset = np.ceil(artist.legendPatch.get_linewidth() * self.figure.dpi / 72 / 2) + 1
+                    inner = Bbox.from_extents(np.ceil(box.x0 + inset), np.ceil(box.y0 + inset),
+                                              np.floor(box.x1 - inset), np.floor(box.y1 - inset))
+                else:  # the text's box and its antialiased edge
+                    inner = Bbox.from_extents(np.floor(box.x0 - 1), np.floor(box.y0 - 1),
+                                              np.ceil(box.x1 + 1), np.ceil(box.y1 + 1))
+                self._stamps[key] = (box, self.canvas.copy_from_bbox(inner))
+                while len(self._stamps) > STAMP_CACHE:
+                    self._stamps.pop(next(iter(self._stamps)))
+
+    def update(self, lowest: str = "roof", panels: Sequence[bool] = (False, False, False), *,
+               full: bool = False) -> str:
+        """Redraw after ExplorerFigure.update: 'full' draws everything; a panel flagged in
+        `panels` gets its static picture back from the cache or drawn alone; then the layers
+        from `lowest` up are drawn over their backgrounds and blitted."""
+        self.renders += 1
+        if full or not self._backgrounds or self._size != self.canvas.get_width_height(physical=True):
+            self.canvas.draw()
+            return "full"
+        index = self.names.index(self._layer(lowest))
+        if any(panels):
+            self.canvas.restore_region(self._backgrounds[self.names[0]])
+            for i, (key, strip) in enumerate(zip(self.panels.panel_keys(), self.panels.strips(), strict=True)):
+                if panels[i]:
+                    self._panel(i, key, strip)
+            index = 0
+        else:
+            self.canvas.restore_region(self._backgrounds[self.names[index]])
+        self._draw_from(index)
+        self.canvas.blit(self.figure.bbox)
+        return "panels" if any(panels) else self.names[index]
+
+__all__ = ["LAYERS", "PANEL_CACHE", "Blitter"]
