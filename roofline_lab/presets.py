@@ -1,4 +1,4 @@
-"""Lecturer presets: eight one-click states of the explorer, each with a one-sentence lesson.
+"""Lecturer presets: one-click states of the explorer, each with a one-sentence lesson.
 
     from roofline_lab.presets import PRESETS, get_preset
     get_preset("batch 64 free lunch").lesson   # '64 sequences share one 16 GB weight read: ...'
@@ -162,10 +162,83 @@ def _seventy_b() -> Preset:
     )
 
 
+# --------------------------------------------------------------------------- serving lessons
+
+
+def _largest_stop(batch: int) -> int:
+    """The largest batch slider stop <= batch (the explorer shows slider stops only)."""
+    return max(b for b in BATCH_OPTIONS if b <= max(int(batch), 1))
+
+
+def _shown(batch: int, stop: int) -> str:
+    return f"batch {stop}" if stop == batch else f"batch {stop} (the slider stop at or below {batch})"
+
+
+def frontier_presets() -> tuple[Preset, ...]:
+    """The latency-throughput frontier: Llama-3-8B on one H100 SXM at 4K context, the best
+    batch under 20 ms and under 50 ms (`serving.best_decode_batch`) and the memory wall
+    (`serving.decode_frontier`); the step times and tokens/s quoted are the explorer's."""
+    from roofline_lab.serving import best_decode_batch, decode_frontier
+
+    model, gpu, ctx = "llama-3-8b", "h100-sxm", 4096
+    base = dict(model=model, gpu=gpu, context_len=ctx, kv=True, tp=1)
+    out = []
+    for target_s in (0.020, 0.050):
+        op = best_decode_batch(model, gpu, ctx, target_s)
+        stop = _largest_stop(op.batch)
+        s = _settings(**base, batch=stop)
+        view = _view(s)
+        out.append(Preset(
+            f"best batch under {target_s * 1e3:.0f} ms", s,
+            f"At {ctx // 1024}K tokens of context the largest batch with steps under {target_s * 1e3:.0f} ms is "
+            f"{op.batch} (limited by {op.limited_by}); {_shown(op.batch, stop)} steps in "
+            f"{_n(view.batch_step_ms)} ms for {_n(view.batch_tokens_per_s)} tok/s, "
+            f"{_n(view.batch_tokens_per_s / view.batch)} tok/s for each user.",
+        ))
+    wall = decode_frontier(model, gpu, ctx).memory_wall_batch
+    stop = _largest_stop(wall)
+    s = _settings(**base, batch=stop)
+    view = _view(s)
+    out.append(Preset(
+        "the memory wall", s,
+        f"Batch {wall} is all that fits at {ctx // 1024}K tokens; {_shown(wall, stop)} gives "
+        f"{_n(view.batch_tokens_per_s)} tok/s at {_n(view.batch_step_ms)} ms per token: past the wall the "
+        f"frontier simply ends.",
+    ))
+    return tuple(out)
+
+
+def capstone_presets() -> tuple[Preset, ...]:
+    """The capstone's reference answer (`serving.reference_plan`) for each of `serving.VARIANTS`:
+    the explorer at the plan's chip, TP and batch, at the problem's context."""
+    from roofline_lab.serving import VARIANTS, reference_plan
+
+    out = []
+    for problem in VARIANTS.values():
+        r = reference_plan(problem)
+        s = _settings(model=problem.model, gpu=r.plan.gpu, batch=1, context_len=problem.context_len, kv=True,
+                      weight_dtype=problem.weight_dtype, compute_dtype=problem.weight_dtype, tp=r.plan.tp)
+        wall = _view(s).wall_batch  # the explorer's own memory wall (its KV cache is fp16, the plan's may not be)
+        stop = _largest_stop(min(r.plan.batch, wall) if wall else r.plan.batch)
+        s = _settings(**{**s, "batch": stop})
+        view = _view(s)
+        shown = (f"batch {stop} (the explorer's fp16 KV cache holds only {wall} sequences per replica)"
+                 if wall and wall < r.plan.batch else _shown(r.plan.batch, stop))
+        out.append(Preset(
+            f"capstone answer: {problem.name}", s,
+            f"{r.plan.n_gpus} x {get_gpu(r.plan.gpu).name} as {r.replicas:g} TP{r.plan.tp} replicas at batch "
+            f"{r.plan.batch}; one replica at {shown} steps in {_n(view.batch_step_ms)} ms "
+            f"(all-reduce {_n(view.batch_comm_ms)} ms) for {_n(view.batch_tokens_per_s)} tok/s, "
+            f"${r.usd_per_million_tokens:.2f} per million tokens.",
+        ))
+    return tuple(out)
+
+
 _BUILDERS = (_single_stream, _prefill, _critical_batch, _free_lunch, _h100, _int4, _long_context, _seventy_b)
 
 #: The presets in teaching order, by name.
-PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (build() for build in _BUILDERS)})
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {p.name: p for p in (*(build() for build in _BUILDERS), *frontier_presets(), *capstone_presets())})
 
 
 def preset_names() -> tuple[str, ...]:
@@ -180,4 +253,4 @@ def get_preset(name: str) -> Preset:
     return PRESETS[key]
 
 
-__all__ = ["BASE_SETTINGS", "PRESETS", "Preset", "get_preset", "preset_names"]
+__all__ = ["BASE_SETTINGS", "PRESETS", "Preset", "capstone_presets", "frontier_presets", "get_preset", "preset_names"]

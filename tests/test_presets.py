@@ -23,7 +23,9 @@ from PIL import Image
 from roofline_lab import slides
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
-from roofline_lab.presets import PRESETS, get_preset, preset_names
+from roofline_lab.presets import PRESETS, capstone_presets, frontier_presets, get_preset, preset_names
+from roofline_lab.serving import VARIANTS, best_decode_batch, decode_frontier, get_problem, reference_plan
+from roofline_lab.units import readout_number
 from roofline_lab.step_model import (
     critical_batch,
     decode_step,
@@ -71,8 +73,12 @@ def _view(name: str):
 # --------------------------------------------------------------------------- the table
 
 
+SERVING_PRESETS = tuple(p.name for p in (*frontier_presets(), *capstone_presets()))
+
+
 def test_the_eight_presets_of_the_issue_exist_in_teaching_order() -> None:
-    assert preset_names() == ISSUE_PRESETS
+    assert preset_names() == ISSUE_PRESETS + SERVING_PRESETS
+    assert len(SERVING_PRESETS) == 3 + len(VARIANTS)
 
 
 @pytest.mark.parametrize("name", ISSUE_PRESETS)
@@ -214,7 +220,46 @@ LESSON_CHECKS: dict[str, Callable[[str], None]] = {
 
 
 def test_every_preset_has_a_lesson_check() -> None:
-    assert tuple(LESSON_CHECKS) == preset_names()
+    assert tuple(LESSON_CHECKS) + SERVING_PRESETS == preset_names()
+
+
+# --------------------------------------------------------------------------- serving presets
+
+
+@pytest.mark.parametrize("target_s", [0.020, 0.050])
+def test_frontier_preset_lesson_numbers_are_the_views(target_s: float) -> None:
+    name = f"best batch under {target_s * 1e3:.0f} ms"
+    preset, view = get_preset(name), _view(name)
+    op = best_decode_batch("llama-3-8b", "h100-sxm", 4096, target_s)
+    assert preset.settings["batch"] == max(b for b in BATCH_OPTIONS if b <= op.batch) == view.batch
+    assert preset.settings["tp"] == view.tp == 1 and view.fits
+    assert f"is {op.batch} (limited by {op.limited_by})" in preset.lesson
+    assert f"steps in {readout_number(view.batch_step_ms)} ms" in preset.lesson
+    assert f"{readout_number(view.batch_tokens_per_s)} tok/s" in preset.lesson
+
+
+def test_memory_wall_preset_is_the_frontier_end() -> None:
+    preset, view = get_preset("the memory wall"), _view("the memory wall")
+    wall = decode_frontier("llama-3-8b", "h100-sxm", 4096).memory_wall_batch
+    assert preset.lesson.startswith(f"Batch {wall} is all that fits")
+    assert view.batch == max(b for b in BATCH_OPTIONS if b <= wall) and view.fits
+    assert f"{readout_number(view.batch_tokens_per_s)} tok/s at {readout_number(view.batch_step_ms)} ms" in preset.lesson
+
+
+@pytest.mark.parametrize("problem", list(VARIANTS))
+def test_capstone_preset_shows_the_reference_plan(problem: str, shared: RooflineExplorer) -> None:
+    r = reference_plan(get_problem(problem))
+    name = f"capstone answer: {problem}"
+    shared.apply_preset(name)
+    state, view = shared._state, _view(name)
+    assert state.tp == r.plan.tp == view.tp and state.gpu == get_gpu(r.plan.gpu).key
+    wall = explorer_view(ExplorerState(**{**get_preset(name).settings, "batch": 1})).wall_batch or r.plan.batch
+    assert state.batch == max(b for b in BATCH_OPTIONS if b <= min(r.plan.batch, wall)) <= r.plan.batch
+    assert view.fits and (view.batch_comm_ms > 0) == (r.plan.tp > 1)
+    lesson = get_preset(name).lesson
+    assert f"TP{r.plan.tp} replicas at batch {r.plan.batch}" in lesson
+    assert f"steps in {readout_number(view.batch_step_ms)} ms (all-reduce {readout_number(view.batch_comm_ms)} ms)" in lesson
+    assert f"(TP{r.plan.tp})" in shared.readout and " per GPU)" in shared.readout
 
 
 @pytest.mark.parametrize("name", ISSUE_PRESETS)
@@ -359,7 +404,7 @@ def test_preset_buttons_apply_their_preset_and_the_toggle_switches_talk_style(ex
     assert explorer.talk and "roofline-talk" in explorer.widget()._dom_classes
     row = app.children[1]
     buttons = {b.description: b for b in row.children if hasattr(b, "on_click") and b.description != "talk style"}
-    assert tuple(buttons) == ISSUE_PRESETS
+    assert tuple(buttons) == ISSUE_PRESETS + SERVING_PRESETS
     renders = explorer.render_count
     buttons["INT4 weights"].click()
     assert explorer.render_count == renders + 1
