@@ -179,14 +179,26 @@ def check_control(name: str, value: object, state: ExplorerState | None = None) 
     raise TypeError(f"unknown control {name!r}; controls: {', '.join(CONTROL_NAMES)}")
 
 
-def updated_state(state: ExplorerState, values: Mapping[str, object]) -> tuple[ExplorerState, list[str]]:
+def _exact_batch(value: object) -> int | None:
+    """value as a batch kept exactly (a whole number within the slider's range), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        return None
+    return int(value) if BATCH_OPTIONS[0] <= int(value) <= BATCH_OPTIONS[-1] else None
+
+
+def updated_state(state: ExplorerState, values: Mapping[str, object], *,
+                  exact_batch: bool = False) -> tuple[ExplorerState, list[str]]:
     """`state` with `values` (current control names) checked and applied; and the notes.
 
     gpu and model apply before tp, so tp is checked against the new pair; a change that makes
-    the current tp unavailable snaps it to the largest allowed value below it, with a note."""
+    the current tp unavailable snaps it to the largest allowed value below it, with a note.
+    exact_batch: keep a whole-number batch within 1..4096 as it is instead of snapping it to a
+    slider stop (presets showing a computed batch, such as a capstone plan's)."""
     changes, notes = {}, []
     for name, value in values.items():
-        if name != "tp":
+        if name == "batch" and exact_batch and _exact_batch(value) is not None:
+            changes[name] = _exact_batch(value)
+        elif name != "tp":
             changes[name], note = check_control(name, value)
             if note:
                 notes.append(note)

@@ -21,7 +21,7 @@ from roofline_lab.widgets import RooflineExplorer
 def apply_preset(explorer: RooflineExplorer, name: str) -> RooflineExplorer:
     """Every control of `explorer` set to preset `name`, one redraw, the lesson in the readout."""
     preset = get_preset(name)
-    explorer.set(**preset.settings)
+    explorer._set(dict(preset.settings), exact_batch=True)  # a computed batch shows as it is
     explorer._show_lesson(f"{preset.name}: {preset.lesson}")
     return explorer
 

@@ -165,19 +165,11 @@ def _seventy_b() -> Preset:
 # --------------------------------------------------------------------------- serving lessons
 
 
-def _largest_stop(batch: int) -> int:
-    """The largest batch slider stop <= batch (the explorer shows slider stops only)."""
-    return max(b for b in BATCH_OPTIONS if b <= max(int(batch), 1))
-
-
-def _shown(batch: int, stop: int) -> str:
-    return f"batch {stop}" if stop == batch else f"batch {stop} (the slider stop at or below {batch})"
-
-
 def frontier_presets() -> tuple[Preset, ...]:
     """The latency-throughput frontier: Llama-3-8B on one H100 SXM at 4K context, the best
     batch under 20 ms and under 50 ms (`serving.best_decode_batch`) and the memory wall
-    (`serving.decode_frontier`); the step times and tokens/s quoted are the explorer's."""
+    (`serving.decode_frontier`); the step times and tokens/s quoted are the explorer's. Their
+    batches are computed, not slider stops: applying one adds its batch to the slider."""
     from roofline_lab.serving import best_decode_batch, decode_frontier
 
     model, gpu, ctx = "llama-3-8b", "h100-sxm", 4096
@@ -185,45 +177,41 @@ def frontier_presets() -> tuple[Preset, ...]:
     out = []
     for target_s in (0.020, 0.050):
         op = best_decode_batch(model, gpu, ctx, target_s)
-        stop = _largest_stop(op.batch)
-        s = _settings(**base, batch=stop)
+        s = _settings(**base, batch=op.batch)
         view = _view(s)
         out.append(Preset(
             f"best batch under {target_s * 1e3:.0f} ms", s,
             f"At {ctx // 1024}K tokens of context the largest batch with steps under {target_s * 1e3:.0f} ms is "
-            f"{op.batch} (limited by {op.limited_by}); {_shown(op.batch, stop)} steps in "
-            f"{_n(view.batch_step_ms)} ms for {_n(view.batch_tokens_per_s)} tok/s, "
-            f"{_n(view.batch_tokens_per_s / view.batch)} tok/s for each user.",
+            f"{op.batch} (limited by {op.limited_by}): its steps take {_n(view.batch_step_ms)} ms for "
+            f"{_n(view.batch_tokens_per_s)} tok/s, {_n(view.batch_tokens_per_s / view.batch)} tok/s for each user.",
         ))
     wall = decode_frontier(model, gpu, ctx).memory_wall_batch
-    stop = _largest_stop(wall)
-    s = _settings(**base, batch=stop)
+    s = _settings(**base, batch=wall)
     view = _view(s)
     out.append(Preset(
         "the memory wall", s,
-        f"Batch {wall} is all that fits at {ctx // 1024}K tokens; {_shown(wall, stop)} gives "
-        f"{_n(view.batch_tokens_per_s)} tok/s at {_n(view.batch_step_ms)} ms per token: past the wall the "
-        f"frontier simply ends.",
+        f"Batch {wall} is all that fits at {ctx // 1024}K tokens: {_n(view.batch_tokens_per_s)} tok/s at "
+        f"{_n(view.batch_step_ms)} ms per token, and past the wall the frontier simply ends.",
     ))
     return tuple(out)
 
 
 def capstone_presets() -> tuple[Preset, ...]:
     """The capstone's reference answer (`serving.reference_plan`) for each of `serving.VARIANTS`:
-    the explorer at the plan's chip, TP and batch, at the problem's context."""
+    the explorer at the plan's chip, TP and batch (one replica), at the problem's context."""
     from roofline_lab.serving import VARIANTS, reference_plan
 
     out = []
     for problem in VARIANTS.values():
         r = reference_plan(problem)
-        s = _settings(model=problem.model, gpu=r.plan.gpu, batch=1, context_len=problem.context_len, kv=True,
-                      weight_dtype=problem.weight_dtype, compute_dtype=problem.weight_dtype, tp=r.plan.tp)
+        s = _settings(model=problem.model, gpu=r.plan.gpu, batch=r.plan.batch, context_len=problem.context_len,
+                      kv=True, weight_dtype=problem.weight_dtype, compute_dtype=problem.weight_dtype, tp=r.plan.tp)
         wall = _view(s).wall_batch  # the explorer's own memory wall (its KV cache is fp16, the plan's may not be)
-        stop = _largest_stop(min(r.plan.batch, wall) if wall else r.plan.batch)
-        s = _settings(**{**s, "batch": stop})
+        shown = f"batch {r.plan.batch}"
+        if wall is not None and wall < r.plan.batch:
+            s = _settings(**{**s, "batch": wall})
+            shown = f"batch {wall} (the explorer's fp16 KV cache holds only {wall} sequences, not the plan's {problem.kv_dtype})"
         view = _view(s)
-        shown = (f"batch {stop} (the explorer's fp16 KV cache holds only {wall} sequences per replica)"
-                 if wall and wall < r.plan.batch else _shown(r.plan.batch, stop))
         out.append(Preset(
             f"capstone answer: {problem.name}", s,
             f"{r.plan.n_gpus} x {get_gpu(r.plan.gpu).name} as {r.replicas:g} TP{r.plan.tp} replicas at batch "

@@ -173,7 +173,8 @@ class RooflineExplorer:
             return
         name = next(n for n, c in self.controls.items() if c is change["owner"])
         tp = self._state.tp
-        self._state, self._notes = updated_state(self._state, {name: change["new"]})
+        # a slider value is always a batch the explorer can show (a preset may add a stop)
+        self._state, self._notes = updated_state(self._state, {name: change["new"]}, exact_batch=True)
         self._lesson = ""
         changed = {name}
         if name in ("gpu", "model"):  # the GPUs dropdown follows tp_choices (no redraw of its own)
@@ -187,9 +188,13 @@ class RooflineExplorer:
         Numbers out of range clamp and in-between ones snap to the nearest stop (the readout
         says which); unknown GPUs, models or dtypes raise ValueError with suggestions, and an
         unknown control name TypeError."""
-        values = canonical_names(values)
+        return self._set(canonical_names(values))
+
+    def _set(self, values: Mapping[str, object], *, exact_batch: bool = False) -> RooflineExplorer:
+        """set() for checked names; exact_batch keeps a whole batch as it is (presets), adding it
+        to the batch slider as an extra stop."""
         tp = self._state.tp
-        self._state, self._notes = updated_state(self._state, values)
+        self._state, self._notes = updated_state(self._state, values, exact_batch=exact_batch)
         self._lesson = ""
         names = set(values) | ({"tp"} if self._state.tp != tp or {"gpu", "model"} & set(values) else set())
         self._sync_controls(sorted(names))
@@ -204,6 +209,10 @@ class RooflineExplorer:
                 options = tp_options(self._state)
                 if list(self.controls["tp"].options) != options:
                     self.controls["tp"].options = options
+            if "batch" in names:  # a batch between stops (a preset's) shows as an extra stop
+                stops = _stops(sorted({*BATCH_OPTIONS, self._state.batch}))
+                if list(self.controls["batch"].options) != stops:
+                    self.controls["batch"].options = stops
             for name in names:
                 new = getattr(self._state, name)
                 if self.controls[name].value != new:

@@ -227,23 +227,31 @@ def test_every_preset_has_a_lesson_check() -> None:
 
 
 @pytest.mark.parametrize("target_s", [0.020, 0.050])
-def test_frontier_preset_lesson_numbers_are_the_views(target_s: float) -> None:
+def test_frontier_preset_lesson_numbers_are_the_views(target_s: float, shared: RooflineExplorer) -> None:
     name = f"best batch under {target_s * 1e3:.0f} ms"
     preset, view = get_preset(name), _view(name)
     op = best_decode_batch("llama-3-8b", "h100-sxm", 4096, target_s)
-    assert preset.settings["batch"] == max(b for b in BATCH_OPTIONS if b <= op.batch) == view.batch
-    assert preset.settings["tp"] == view.tp == 1 and view.fits
+    assert preset.settings["batch"] == op.batch == view.batch and preset.settings["tp"] == view.tp == 1 and view.fits
+    assert view.batch_step_ms == pytest.approx(1e3 * op.step_time_s)  # the explorer and serving agree
     assert f"is {op.batch} (limited by {op.limited_by})" in preset.lesson
-    assert f"steps in {readout_number(view.batch_step_ms)} ms" in preset.lesson
+    assert f"steps take {readout_number(view.batch_step_ms)} ms" in preset.lesson
     assert f"{readout_number(view.batch_tokens_per_s)} tok/s" in preset.lesson
+    shared.apply_preset(name)
+    assert shared.state == dict(preset.settings) and shared.controls["batch"].value == op.batch
+    assert "note:" not in shared.readout
 
 
-def test_memory_wall_preset_is_the_frontier_end() -> None:
+def test_memory_wall_preset_is_the_frontier_end(shared: RooflineExplorer) -> None:
     preset, view = get_preset("the memory wall"), _view("the memory wall")
     wall = decode_frontier("llama-3-8b", "h100-sxm", 4096).memory_wall_batch
     assert preset.lesson.startswith(f"Batch {wall} is all that fits")
-    assert view.batch == max(b for b in BATCH_OPTIONS if b <= wall) and view.fits
+    assert view.batch == view.wall_batch == wall and view.fits
     assert f"{readout_number(view.batch_tokens_per_s)} tok/s at {readout_number(view.batch_step_ms)} ms" in preset.lesson
+    shared.apply_preset("the memory wall")
+    assert shared.state["batch"] == wall
+    shared.set(batch=100)  # typed in code, a batch still snaps to the slider's own stops
+    assert shared.state["batch"] == 96 and "shown as 96" in shared.readout
+    assert [v for _, v in shared.controls["batch"].options] == list(BATCH_OPTIONS)
 
 
 @pytest.mark.parametrize("problem", list(VARIANTS))
@@ -253,12 +261,16 @@ def test_capstone_preset_shows_the_reference_plan(problem: str, shared: Roofline
     shared.apply_preset(name)
     state, view = shared._state, _view(name)
     assert state.tp == r.plan.tp == view.tp and state.gpu == get_gpu(r.plan.gpu).key
-    wall = explorer_view(ExplorerState(**{**get_preset(name).settings, "batch": 1})).wall_batch or r.plan.batch
-    assert state.batch == max(b for b in BATCH_OPTIONS if b <= min(r.plan.batch, wall)) <= r.plan.batch
+    assert shared.controls["tp"].value == r.plan.tp and shared.controls["batch"].value == state.batch
+    wall = explorer_view(ExplorerState(**{**get_preset(name).settings, "batch": 1})).wall_batch
+    # the plan's batch, unless the explorer's fp16 KV cache cannot hold it (the fp8-KV variant)
+    assert state.batch == (r.plan.batch if wall is None or wall >= r.plan.batch else wall)
+    assert (state.batch == r.plan.batch) == (get_problem(problem).kv_dtype == "fp16")
     assert view.fits and (view.batch_comm_ms > 0) == (r.plan.tp > 1)
     lesson = get_preset(name).lesson
     assert f"TP{r.plan.tp} replicas at batch {r.plan.batch}" in lesson
     assert f"steps in {readout_number(view.batch_step_ms)} ms (all-reduce {readout_number(view.batch_comm_ms)} ms)" in lesson
+    assert f"{readout_number(view.batch_tokens_per_s)} tok/s" in lesson
     assert f"(TP{r.plan.tp})" in shared.readout and " per GPU)" in shared.readout
 
 
