@@ -298,7 +298,7 @@ def _memory(state: ExplorerState) -> tuple[int | None, bool, list[str]]:
         free = memory - weights / tp
         need = cached * m.kv_bytes_per_token("fp16") / tp
         beside = "beside the weights" if tp == 1 else "per GPU beside its share of the weights"
-        what = "sequence's" if tp == 1 else f"sequence's share of the"
+        what = "sequence's" if tp == 1 else "sequence's share of the"
         return 0, False, [f"DOES NOT FIT: the {free / GIGA:,.1f} GB left {beside} cannot hold even one "
                           f"{what} {tokens_label(cached)}-token KV cache ({need / GIGA:,.1f} GB): nothing fits"]
     if state.batch > wall:
@@ -395,7 +395,23 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
 
 
 __all__ = [
-    "BATCH_OPTIONS", "BATCH_SWEEP", "CONTEXT_OPTIONS", "CONTROL_NAMES", "DEFAULTS", "DEPRECATED_NAMES",
-    "ExplorerState", "ExplorerView", "FRACTION_RANGE", "PHASES", "PROMPT_OPTIONS", "SEED_DECODE_BATCHES",
-    "SEED_PREFILL_TOKENS", "canonical_names", "check_control", "check_tp", "explorer_view", "step_for", "updated_state",
+    "BATCH_OPTIONS",
+    "BATCH_SWEEP",
+    "CONTEXT_OPTIONS",
+    "CONTROL_NAMES",
+    "DEFAULTS",
+    "DEPRECATED_NAMES",
+    "FRACTION_RANGE",
+    "PHASES",
+    "PROMPT_OPTIONS",
+    "SEED_DECODE_BATCHES",
+    "SEED_PREFILL_TOKENS",
+    "ExplorerState",
+    "ExplorerView",
+    "canonical_names",
+    "check_control",
+    "check_tp",
+    "explorer_view",
+    "step_for",
+    "updated_state",
 ]

@@ -1,5 +1,8 @@
 """Lecturer presets: one-click states of the explorer, each with a one-sentence lesson.
 
+Eight roofline lessons, then the serving lessons' (`SERVING_PRESET_NAMES`: the Llama-3-8B
+frontier at 4K context, and the capstone's reference answer per variant at its TP and batch).
+
     from roofline_lab.presets import PRESETS, get_preset
     get_preset("batch 64 free lunch").lesson   # '64 sequences share one 16 GB weight read: ...'
     explorer.apply_preset("the critical batch")
@@ -210,7 +213,8 @@ def capstone_presets() -> tuple[Preset, ...]:
         shown = f"batch {r.plan.batch}"
         if wall is not None and wall < r.plan.batch:
             s = _settings(**{**s, "batch": wall})
-            shown = f"batch {wall} (the explorer's fp16 KV cache holds only {wall} sequences, not the plan's {problem.kv_dtype})"
+            shown = (f"batch {wall} (the explorer's fp16 KV cache holds only {wall} sequences, "
+                     f"not the plan's {problem.kv_dtype})")
         view = _view(s)
         out.append(Preset(
             f"capstone answer: {problem.name}", s,
@@ -224,9 +228,11 @@ def capstone_presets() -> tuple[Preset, ...]:
 
 _BUILDERS = (_single_stream, _prefill, _critical_batch, _free_lunch, _h100, _int4, _long_context, _seventy_b)
 
+_SERVING = (*frontier_presets(), *capstone_presets())
+#: The serving lessons' presets (notebooks 13 to 15), after the eight roofline ones.
+SERVING_PRESET_NAMES: tuple[str, ...] = tuple(p.name for p in _SERVING)
 #: The presets in teaching order, by name.
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {p.name: p for p in (*(build() for build in _BUILDERS), *frontier_presets(), *capstone_presets())})
+PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (*(build() for build in _BUILDERS), *_SERVING)})
 
 
 def preset_names() -> tuple[str, ...]:
@@ -241,4 +247,5 @@ def get_preset(name: str) -> Preset:
     return PRESETS[key]
 
 
-__all__ = ["BASE_SETTINGS", "PRESETS", "Preset", "capstone_presets", "frontier_presets", "get_preset", "preset_names"]
+__all__ = ["BASE_SETTINGS", "PRESETS", "SERVING_PRESET_NAMES", "Preset", "capstone_presets", "frontier_presets",
+           "get_preset", "preset_names"]

@@ -366,7 +366,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BANDWIDTH_RANGE", "BATCH_OPTIONS", "BATCH_SWEEP", "CONTEXT_OPTIONS", "CONTROL_NAMES", "DEFAULTS", "LAYERS",
-    "PROMPT_OPTIONS", "RooflineExplorer", "SEED_DECODE_BATCHES", "SEED_PREFILL_TOKENS", "ExplorerState",
-    "check_control", "explorer_view", "lecture_app", "make_controls", "preset_buttons", "tp_options",
+    "BANDWIDTH_RANGE",
+    "BATCH_OPTIONS",
+    "BATCH_SWEEP",
+    "CONTEXT_OPTIONS",
+    "CONTROL_NAMES",
+    "DEFAULTS",
+    "LAYERS",
+    "PROMPT_OPTIONS",
+    "SEED_DECODE_BATCHES",
+    "SEED_PREFILL_TOKENS",
+    "ExplorerState",
+    "RooflineExplorer",
+    "check_control",
+    "explorer_view",
+    "lecture_app",
+    "make_controls",
+    "preset_buttons",
+    "tp_options",
 ]

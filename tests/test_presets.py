@@ -21,18 +21,18 @@ import pytest
 from PIL import Image
 
 from roofline_lab import slides
+from roofline_lab.explorer import BATCH_OPTIONS
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
 from roofline_lab.presets import PRESETS, capstone_presets, frontier_presets, get_preset, preset_names
 from roofline_lab.serving import VARIANTS, best_decode_batch, decode_frontier, get_problem, reference_plan
-from roofline_lab.units import readout_number
 from roofline_lab.step_model import (
     critical_batch,
     decode_step,
     long_context_wall,
     max_batch,
 )
-from roofline_lab.explorer import BATCH_OPTIONS
+from roofline_lab.units import readout_number
 from roofline_lab.widgets import (
     CONTROL_NAMES,
     ExplorerState,
@@ -246,7 +246,8 @@ def test_memory_wall_preset_is_the_frontier_end(shared: RooflineExplorer) -> Non
     wall = decode_frontier("llama-3-8b", "h100-sxm", 4096).memory_wall_batch
     assert preset.lesson.startswith(f"Batch {wall} is all that fits")
     assert view.batch == view.wall_batch == wall and view.fits
-    assert f"{readout_number(view.batch_tokens_per_s)} tok/s at {readout_number(view.batch_step_ms)} ms" in preset.lesson
+    tokens, step = readout_number(view.batch_tokens_per_s), readout_number(view.batch_step_ms)
+    assert f"{tokens} tok/s at {step} ms" in preset.lesson
     shared.apply_preset("the memory wall")
     assert shared.state["batch"] == wall
     shared.set(batch=100)  # typed in code, a batch still snaps to the slider's own stops
@@ -269,7 +270,8 @@ def test_capstone_preset_shows_the_reference_plan(problem: str, shared: Roofline
     assert view.fits and (view.batch_comm_ms > 0) == (r.plan.tp > 1)
     lesson = get_preset(name).lesson
     assert f"TP{r.plan.tp} replicas at batch {r.plan.batch}" in lesson
-    assert f"steps in {readout_number(view.batch_step_ms)} ms (all-reduce {readout_number(view.batch_comm_ms)} ms)" in lesson
+    step, comm = readout_number(view.batch_step_ms), readout_number(view.batch_comm_ms)
+    assert f"steps in {step} ms (all-reduce {comm} ms)" in lesson
     assert f"{readout_number(view.batch_tokens_per_s)} tok/s" in lesson
     assert f"(TP{r.plan.tp})" in shared.readout and " per GPU)" in shared.readout
 
