@@ -25,6 +25,7 @@ import numpy as np
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
+from roofline_lab.parallel import tp_choices
 from roofline_lab.step_model import StepEstimate, decode_step, max_batch, prefill_step
 from roofline_lab.units import GIGA, intensity_text, percent, readout_number, tokens_label
 
@@ -60,7 +61,8 @@ class ExplorerState:
 
     The names are the step model's: weight_dtype / compute_dtype, context_len (cached tokens
     per sequence, decode), prompt_len (tokens per prompt, prefill); kv switches the KV-cache
-    term on (reads in decode, writes and attention in prefill)."""
+    term on (reads in decode, writes and attention in prefill); tp is the number of GPUs the
+    model is split over (tensor parallelism, one of `roofline_lab.parallel.tp_choices`)."""
 
     batch: int = 1
     weight_dtype: str = "fp16"
@@ -73,6 +75,7 @@ class ExplorerState:
     flops_fraction: float = 1.0
     phase: str = "decode"
     prompt_len: int = 2048
+    tp: int = 1
 
 
 CONTROL_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ExplorerState))
@@ -113,12 +116,38 @@ def _real(name: str, value: object, allowed: str) -> float:
     return float(value)
 
 
-def check_control(name: str, value: object) -> tuple[object, str | None]:
+def check_tp(value: object, model: str, gpu: str) -> int:
+    """tp checked against what the model on the chip allows (`tp_choices`): the int, or
+    ValueError naming tp, the value and the allowed list (TypeError when not a whole number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tp must be a whole number of GPUs, got {value!r}")
+    choices = tp_choices(model, gpu)
+    if not float(value).is_integer() or int(value) not in choices:
+        raise ValueError(f"tp={value!r} is not available for {get_model(model).name} on {get_gpu(gpu).name}; "
+                         f"tp must be one of {choices}")
+    return int(value)
+
+
+def _snapped_tp(state: ExplorerState) -> tuple[int, str | None]:
+    """The state's tp, or the largest allowed value below it after a model/GPU change (with a note)."""
+    choices = tp_choices(state.model, state.gpu)
+    if state.tp in choices:
+        return state.tp, None
+    tp = max(n for n in choices if n <= state.tp) if min(choices) <= state.tp else min(choices)
+    return tp, (f"tp {state.tp} is not available for {get_model(state.model).name} on {get_gpu(state.gpu).name} "
+                f"(choices {choices}): shown at tp {tp}")
+
+
+def check_control(name: str, value: object, state: ExplorerState | None = None) -> tuple[object, str | None]:
     """Check one control value: (the value to use, a note for the readout or None).
 
     Numbers snap to the nearest slider stop or clamp into range, with a note; values that
-    cannot be used at all (a GPU name that does not exist, a batch of 'many') raise
-    ValueError or TypeError naming the control, the value and what is allowed."""
+    cannot be used at all (a GPU name that does not exist, a batch of 'many', a tp the model
+    on the chip does not allow) raise ValueError or TypeError naming the control, the value
+    and what is allowed. tp is checked against `state`'s model and GPU (the defaults' if None)."""
+    if name == "tp":
+        state = ExplorerState() if state is None else state
+        return check_tp(value, state.model, state.gpu), None
     if name in _STOPS:
         stops = _STOPS[name]
         x = _real(name, value, f"a number of {'tokens' if name != 'batch' else 'sequences'}")
@@ -150,14 +179,34 @@ def check_control(name: str, value: object) -> tuple[object, str | None]:
     raise TypeError(f"unknown control {name!r}; controls: {', '.join(CONTROL_NAMES)}")
 
 
-def updated_state(state: ExplorerState, values: Mapping[str, object]) -> tuple[ExplorerState, list[str]]:
-    """`state` with `values` (current control names) checked and applied; and the notes."""
+def _exact_batch(value: object) -> int | None:
+    """value as a batch kept exactly (a whole number within the slider's range), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        return None
+    return int(value) if BATCH_OPTIONS[0] <= int(value) <= BATCH_OPTIONS[-1] else None
+
+
+def updated_state(state: ExplorerState, values: Mapping[str, object], *,
+                  exact_batch: bool = False) -> tuple[ExplorerState, list[str]]:
+    """`state` with `values` (current control names) checked and applied; and the notes.
+
+    gpu and model apply before tp, so tp is checked against the new pair; a change that makes
+    the current tp unavailable snaps it to the largest allowed value below it, with a note.
+    exact_batch: keep a whole-number batch within 1..4096 as it is instead of snapping it to a
+    slider stop (presets showing a computed batch, such as a capstone plan's)."""
     changes, notes = {}, []
     for name, value in values.items():
-        changes[name], note = check_control(name, value)
-        if note:
-            notes.append(note)
-    return replace(state, **changes), notes
+        if name == "batch" and exact_batch and _exact_batch(value) is not None:
+            changes[name] = _exact_batch(value)
+        elif name != "tp":
+            changes[name], note = check_control(name, value)
+            if note:
+                notes.append(note)
+    new = replace(state, **changes)
+    if "tp" in values:
+        return replace(new, tp=check_tp(values["tp"], new.model, new.gpu)), notes
+    tp, note = _snapped_tp(new)
+    return replace(new, tp=tp), [*notes, note] if note else notes
 
 
 # --------------------------------------------------------------------------- the numbers
@@ -171,7 +220,7 @@ def step_for(state: ExplorerState, batch: Any = None, *, prompt_len: Any = None,
     batch = state.batch if batch is None else batch
     prompt_len = state.prompt_len if prompt_len is None else prompt_len
     opts: dict[str, Any] = dict(weight_dtype=state.weight_dtype, compute_dtype=compute_dtype or state.compute_dtype,
-                                bandwidth_fraction=state.bandwidth_fraction)
+                                bandwidth_fraction=state.bandwidth_fraction, tp=state.tp)
     if HAS_FLOPS_FRACTION:
         opts["flops_fraction"] = state.flops_fraction
     if state.phase == "decode":
@@ -210,7 +259,13 @@ class ExplorerView:
     batch_tokens_per_s: float
     batch_step_ms: float
     wall_batch: int | None  # largest batch that fits in memory; None when memory does not limit it
-    fits: bool  # weights + KV of this batch fit in the GPU's memory
+    fits: bool  # weights + KV of this batch fit in the GPUs' memory (each GPU's share in its own, with tp)
+    tp: int = 1  # GPUs the model is split over (tensor parallelism)
+    comm_ms: np.ndarray = field(default_factory=lambda: np.zeros(BATCH_SWEEP.shape))  # all-reduce ms per step
+    batch_comm_ms: float = 0.0
+    batch_tokens_per_s_per_gpu: float = 0.0
+    resident_bytes_per_gpu: float = 0.0  # weights + KV cache each GPU holds at this batch
+    memory_bytes_per_gpu: float = 0.0  # what one GPU has
     readout: str = ""
     step: StepEstimate | None = field(default=None, repr=False, compare=False)
 
@@ -224,23 +279,28 @@ class ExplorerView:
 
 
 def _memory(state: ExplorerState) -> tuple[int | None, bool, list[str]]:
-    """(memory wall batch or None, whether the current batch fits, notes)."""
-    g, m = get_gpu(state.gpu), get_model(state.model)
+    """(memory wall batch or None, whether the current batch fits, notes); per GPU with tp."""
+    g, m, tp = get_gpu(state.gpu), get_model(state.model), state.tp
     weights = m.weight_bytes(state.weight_dtype)
     memory = g.memory_bytes
     label = getattr(g, "memory_label", None) or f"{memory / GIGA:,.0f} GB"
-    if weights > memory:
-        return 0, False, [f"DOES NOT FIT: {m.name} weights in {state.weight_dtype} ({weights / GIGA:,.0f} GB) "
+    if tp > 1:
+        label += f" of each of {tp} GPUs"
+    if weights > memory * tp:
+        share = f", {weights / tp / GIGA:,.0f} GB per GPU at TP{tp}" if tp > 1 else ""
+        return 0, False, [f"DOES NOT FIT: {m.name} weights in {state.weight_dtype} ({weights / GIGA:,.0f} GB{share}) "
                           f"exceed the {label} of memory (numbers assume they did)"]
     cached = state.prompt_len if state.phase == "prefill" else state.context_len
     if not (state.kv and cached > 0):
         return None, True, []
-    wall = int(max_batch(m, g, cached, weight_dtype=state.weight_dtype))
+    wall = int(max_batch(m, g, cached, weight_dtype=state.weight_dtype, tp=tp))
     if wall == 0:
-        free = memory - weights
-        need = cached * m.kv_bytes_per_token("fp16")
-        return 0, False, [f"DOES NOT FIT: the {free / GIGA:,.1f} GB left beside the weights cannot hold even one "
-                          f"sequence's {tokens_label(cached)}-token KV cache ({need / GIGA:,.1f} GB): nothing fits"]
+        free = memory - weights / tp
+        need = cached * m.kv_bytes_per_token("fp16") / tp
+        beside = "beside the weights" if tp == 1 else "per GPU beside its share of the weights"
+        what = "sequence's" if tp == 1 else "sequence's share of the"
+        return 0, False, [f"DOES NOT FIT: the {free / GIGA:,.1f} GB left {beside} cannot hold even one "
+                          f"{what} {tokens_label(cached)}-token KV cache ({need / GIGA:,.1f} GB): nothing fits"]
     if state.batch > wall:
         return wall, False, [f"DOES NOT FIT: batch {state.batch:,} x {tokens_label(cached)} tokens of KV exceeds "
                              f"the {label} of memory: at most {wall:,} sequences fit"]
@@ -263,12 +323,21 @@ def _readout(state: ExplorerState, now: StepEstimate, compute: str, notes: Seque
         where += f", {state.bandwidth_fraction:.0%} of bandwidth"
     if state.flops_fraction < 1:
         where += f", {state.flops_fraction:.0%} of peak FLOP/s"
+    on = g.name if state.tp == 1 else f"{state.tp} x {g.name} (TP{state.tp})"
+    tokens = readout_number(float(now.tokens_per_s))
+    if state.tp > 1:
+        tokens += f" tok/s ({readout_number(float(now.tokens_per_s) / state.tp)} per GPU)"
+    else:
+        tokens += " tok/s"
+    time_ms = 1e3 * float(now.time_s)
     text = (
-        f"{state.phase}, {where}, {dtypes}, {m.name} on {g.name}: intensity {intensity_text(intensity)} FLOP/B "
+        f"{state.phase}, {where}, {dtypes}, {m.name} on {on}: intensity {intensity_text(intensity)} FLOP/B "
         f"{'>=' if intensity >= ridge else '<'} ridge {intensity_text(ridge)} -> {bound}; "
-        f"{readout_number(float(now.tokens_per_s))} tok/s; {percent(float(now.flops_utilization))} % of peak "
-        f"compute; {'step' if state.phase == 'decode' else 'TTFT'} {readout_number(1e3 * float(now.time_s))} ms"
+        f"{tokens}; {percent(float(now.flops_utilization))} % of peak "
+        f"compute; {'step' if state.phase == 'decode' else 'TTFT'} {readout_number(time_ms)} ms"
     )
+    if state.tp > 1:
+        text += f" (all-reduce {1e3 * float(now.comm_time_s):.3g} ms of {time_ms:.3g} ms)"
     return text + ("; note: " + "; ".join(notes) if notes else "")
 
 
@@ -290,6 +359,8 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
     fits = bool(np.all(now.fits)) if hasattr(now, "fits") and wall != 0 else fits
     tps = np.asarray(sweep.tokens_per_s, dtype=float)
     step_ms = 1e3 * float(now.time_s)
+    sweep_ms = 1e3 * np.asarray(sweep.time_s, dtype=float)
+    comm_ms = np.broadcast_to(1e3 * np.asarray(sweep.comm_time_s, dtype=float), sweep_ms.shape).copy()
     return ExplorerView(
         phase=state.phase,
         peak_flops=float(now.peak_flops),
@@ -306,19 +377,41 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
         batches=BATCH_SWEEP,
         tokens_per_s=tps,
         ideal_tokens_per_s=tps[0] * BATCH_SWEEP / BATCH_SWEEP[0],
-        step_ms=1e3 * np.asarray(sweep.time_s, dtype=float),
+        step_ms=sweep_ms,
         batch=state.batch,
         batch_tokens_per_s=float(now.tokens_per_s),
         batch_step_ms=step_ms,
         wall_batch=wall,
         fits=fits,
+        tp=state.tp,
+        comm_ms=comm_ms,
+        batch_comm_ms=1e3 * float(now.comm_time_s),
+        batch_tokens_per_s_per_gpu=float(now.tokens_per_s) / state.tp,
+        resident_bytes_per_gpu=float(np.max(now.resident_bytes)) / state.tp,
+        memory_bytes_per_gpu=float(g.memory_bytes),
         readout=_readout(state, now, compute, [*memory_notes, *notes]),
         step=now,
     )
 
 
 __all__ = [
-    "BATCH_OPTIONS", "BATCH_SWEEP", "CONTEXT_OPTIONS", "CONTROL_NAMES", "DEFAULTS", "DEPRECATED_NAMES",
-    "ExplorerState", "ExplorerView", "FRACTION_RANGE", "PHASES", "PROMPT_OPTIONS", "SEED_DECODE_BATCHES",
-    "SEED_PREFILL_TOKENS", "canonical_names", "check_control", "explorer_view", "step_for", "updated_state",
+    "BATCH_OPTIONS",
+    "BATCH_SWEEP",
+    "CONTEXT_OPTIONS",
+    "CONTROL_NAMES",
+    "DEFAULTS",
+    "DEPRECATED_NAMES",
+    "FRACTION_RANGE",
+    "PHASES",
+    "PROMPT_OPTIONS",
+    "SEED_DECODE_BATCHES",
+    "SEED_PREFILL_TOKENS",
+    "ExplorerState",
+    "ExplorerView",
+    "canonical_names",
+    "check_control",
+    "check_tp",
+    "explorer_view",
+    "step_for",
+    "updated_state",
 ]

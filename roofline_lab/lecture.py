@@ -14,22 +14,27 @@ from typing import Any
 import ipywidgets as w
 
 from roofline_lab._lookup import normalize
-from roofline_lab.presets import PRESETS, get_preset
+from roofline_lab.presets import PRESETS, SERVING_PRESET_NAMES, get_preset
 from roofline_lab.widgets import RooflineExplorer
 
 
 def apply_preset(explorer: RooflineExplorer, name: str) -> RooflineExplorer:
     """Every control of `explorer` set to preset `name`, one redraw, the lesson in the readout."""
     preset = get_preset(name)
-    explorer.set(**preset.settings)
+    explorer._set(dict(preset.settings), exact_batch=True)  # a computed batch shows as it is
     explorer._show_lesson(f"{preset.name}: {preset.lesson}")
     return explorer
 
 
 def preset_buttons(explorer: RooflineExplorer) -> Any:
-    """A row of buttons, one per lecturer preset (its lesson as tooltip), and a talk-style toggle."""
-    buttons = []
+    """A row of buttons, one per lecturer preset (its lesson as tooltip; the serving ones after a
+    "serving:" label), and a talk-style toggle."""
+    buttons: list[Any] = []
     for preset in PRESETS.values():
+        if preset.name == SERVING_PRESET_NAMES[0]:
+            label = w.HTML("<b>serving:</b>")
+            label.add_class("roofline-preset-group")
+            buttons.append(label)
         button = w.Button(description=preset.name, tooltip=preset.lesson, layout={"width": "auto"})
         button.add_class("roofline-preset")
         button.add_class(f"roofline-preset-{normalize(preset.name)}")

@@ -1,4 +1,7 @@
-"""Lecturer presets: eight one-click states of the explorer, each with a one-sentence lesson.
+"""Lecturer presets: one-click states of the explorer, each with a one-sentence lesson.
+
+Eight roofline lessons, then the serving lessons' (`SERVING_PRESET_NAMES`: the Llama-3-8B
+frontier at 4K context, and the capstone's reference answer per variant at its TP and batch).
 
     from roofline_lab.presets import PRESETS, get_preset
     get_preset("batch 64 free lunch").lesson   # '64 sequences share one 16 GB weight read: ...'
@@ -162,10 +165,74 @@ def _seventy_b() -> Preset:
     )
 
 
+# --------------------------------------------------------------------------- serving lessons
+
+
+def frontier_presets() -> tuple[Preset, ...]:
+    """The latency-throughput frontier: Llama-3-8B on one H100 SXM at 4K context, the best
+    batch under 20 ms and under 50 ms (`serving.best_decode_batch`) and the memory wall
+    (`serving.decode_frontier`); the step times and tokens/s quoted are the explorer's. Their
+    batches are computed, not slider stops: applying one adds its batch to the slider."""
+    from roofline_lab.serving import best_decode_batch, decode_frontier
+
+    model, gpu, ctx = "llama-3-8b", "h100-sxm", 4096
+    base = dict(model=model, gpu=gpu, context_len=ctx, kv=True, tp=1)
+    out = []
+    for target_s in (0.020, 0.050):
+        op = best_decode_batch(model, gpu, ctx, target_s)
+        s = _settings(**base, batch=op.batch)
+        view = _view(s)
+        out.append(Preset(
+            f"best batch under {target_s * 1e3:.0f} ms", s,
+            f"At {ctx // 1024}K tokens of context the largest batch with steps under {target_s * 1e3:.0f} ms is "
+            f"{op.batch} (limited by {op.limited_by}): its steps take {_n(view.batch_step_ms)} ms for "
+            f"{_n(view.batch_tokens_per_s)} tok/s, {_n(view.batch_tokens_per_s / view.batch)} tok/s for each user.",
+        ))
+    wall = decode_frontier(model, gpu, ctx).memory_wall_batch
+    s = _settings(**base, batch=wall)
+    view = _view(s)
+    out.append(Preset(
+        "the memory wall", s,
+        f"Batch {wall} is all that fits at {ctx // 1024}K tokens: {_n(view.batch_tokens_per_s)} tok/s at "
+        f"{_n(view.batch_step_ms)} ms per token, and past the wall the frontier simply ends.",
+    ))
+    return tuple(out)
+
+
+def capstone_presets() -> tuple[Preset, ...]:
+    """The capstone's reference answer (`serving.reference_plan`) for each of `serving.VARIANTS`:
+    the explorer at the plan's chip, TP and batch (one replica), at the problem's context."""
+    from roofline_lab.serving import VARIANTS, reference_plan
+
+    out = []
+    for problem in VARIANTS.values():
+        r = reference_plan(problem)
+        s = _settings(model=problem.model, gpu=r.plan.gpu, batch=r.plan.batch, context_len=problem.context_len,
+                      kv=True, weight_dtype=problem.weight_dtype, compute_dtype=problem.weight_dtype, tp=r.plan.tp)
+        wall = _view(s).wall_batch  # the explorer's own memory wall (its KV cache is fp16, the plan's may not be)
+        shown = f"batch {r.plan.batch}"
+        if wall is not None and wall < r.plan.batch:
+            s = _settings(**{**s, "batch": wall})
+            shown = (f"batch {wall} (the explorer's fp16 KV cache holds only {wall} sequences, "
+                     f"not the plan's {problem.kv_dtype})")
+        view = _view(s)
+        out.append(Preset(
+            f"capstone answer: {problem.name}", s,
+            f"{r.plan.n_gpus} x {get_gpu(r.plan.gpu).name} as {r.replicas:g} TP{r.plan.tp} replicas at batch "
+            f"{r.plan.batch}; one replica at {shown} steps in {_n(view.batch_step_ms)} ms "
+            f"(all-reduce {_n(view.batch_comm_ms)} ms) for {_n(view.batch_tokens_per_s)} tok/s, "
+            f"${r.usd_per_million_tokens:.2f} per million tokens.",
+        ))
+    return tuple(out)
+
+
 _BUILDERS = (_single_stream, _prefill, _critical_batch, _free_lunch, _h100, _int4, _long_context, _seventy_b)
 
+_SERVING = (*frontier_presets(), *capstone_presets())
+#: The serving lessons' presets (notebooks 13 to 15), after the eight roofline ones.
+SERVING_PRESET_NAMES: tuple[str, ...] = tuple(p.name for p in _SERVING)
 #: The presets in teaching order, by name.
-PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (build() for build in _BUILDERS)})
+PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (*(build() for build in _BUILDERS), *_SERVING)})
 
 
 def preset_names() -> tuple[str, ...]:
@@ -180,4 +247,5 @@ def get_preset(name: str) -> Preset:
     return PRESETS[key]
 
 
-__all__ = ["BASE_SETTINGS", "PRESETS", "Preset", "get_preset", "preset_names"]
+__all__ = ["BASE_SETTINGS", "PRESETS", "SERVING_PRESET_NAMES", "Preset", "capstone_presets", "frontier_presets",
+           "get_preset", "preset_names"]

@@ -54,6 +54,7 @@ from roofline_lab.explorer import (
 from roofline_lab.figure import LAYERS, TALK_SIZE_INCHES, Blitter, ExplorerFigure
 from roofline_lab.hardware import get_gpu, gpu_names
 from roofline_lab.models import get_model, model_names
+from roofline_lab.parallel import tp_choices
 from roofline_lab.units import tokens_label
 
 #: Screen resolution of the live figure (pixels per inch): fewer pixels to draw, encode and send.
@@ -61,11 +62,16 @@ SCREEN_DPI = 90
 _DESCRIPTIONS = {"batch": "batch", "weight_dtype": "weight dtype", "compute_dtype": "compute dtype", "gpu": "GPU",
                  "model": "model", "context_len": "context (tokens)", "kv": "KV-cache term (context)",
                  "bandwidth_fraction": "bandwidth used", "flops_fraction": "FLOP/s used", "phase": "phase",
-                 "prompt_len": "prompt (tokens)"}
+                 "prompt_len": "prompt (tokens)", "tp": "GPUs"}
 
 
 def _stops(options: Sequence[int]) -> list[tuple[str, int]]:
     return [(tokens_label(o) if o >= 1024 else f"{o:,}", o) for o in options]
+
+
+def tp_options(state: ExplorerState) -> list[tuple[str, int]]:
+    """The "GPUs" dropdown's options for the state's model and chip: ('1 (no TP)', 1), ('8 (TP8)', 8), ..."""
+    return [(f"{n} (TP{n})" if n > 1 else "1 (no TP)", n) for n in tp_choices(state.model, state.gpu)]
 
 
 def make_controls(state: ExplorerState) -> dict[str, Any]:
@@ -91,6 +97,7 @@ def make_controls(state: ExplorerState) -> dict[str, Any]:
         "phase": w.ToggleButtons(options=list(PHASES), **kw("phase"), style={**style, "button_width": "90px"}),
         "prompt_len": w.SelectionSlider(options=_stops(PROMPT_OPTIONS), **kw("prompt_len"), layout=layout,
                                         style=style),
+        "tp": w.Dropdown(options=tp_options(state), **kw("tp"), layout=layout, style=style),
     }
     for name, control in controls.items():
         control.add_class(f"roofline-control-{name.replace('_', '-')}")
@@ -114,7 +121,9 @@ class RooflineExplorer:
     names or aliases), batch 1..4096, weight_dtype / compute_dtype (names from DTYPE_BYTES;
     W4A16 = weight_dtype="int4", compute_dtype="fp16"), context_len 0..1M cached tokens,
     kv (the KV-cache term), bandwidth_fraction and flops_fraction (achieved shares, 0.05..1),
-    phase ("decode" or "prefill"), prompt_len 16..128K. `set()` takes the same names. show:
+    phase ("decode" or "prefill"), prompt_len 16..128K, tp (the "GPUs" control: tensor
+    parallelism over one of `roofline_lab.parallel.tp_choices(model, gpu)`; a gpu or model
+    change that rules the current tp out snaps it down, with a note). `set()` takes the same names. show:
     None for every control, or the names of the controls to display (the others keep their
     values). The old names dtype, context and prompt still work, with a DeprecationWarning.
     """
@@ -122,7 +131,8 @@ class RooflineExplorer:
     def __init__(self, gpu: str = "a100-lab", model: str = "8b-lab", batch: int = 1, weight_dtype: str = "fp16",
                  compute_dtype: str = "fp16", context_len: int = 0, kv: bool = False,
                  bandwidth_fraction: float = 1.0, phase: str = "decode", prompt_len: int = 2048, *,
-                 flops_fraction: float = 1.0, show: Sequence[str] | None = None, **old_names: object) -> None:
+                 flops_fraction: float = 1.0, tp: int = 1, show: Sequence[str] | None = None,
+                 **old_names: object) -> None:
         if show is not None:
             if isinstance(show, str) or not all(isinstance(n, str) for n in show):
                 raise TypeError(f"show must be None or a tuple of control names, got {show!r}")
@@ -132,7 +142,7 @@ class RooflineExplorer:
             show = tuple(canonical_names(dict.fromkeys(show), stacklevel=3))
         values = dict(gpu=gpu, model=model, batch=batch, weight_dtype=weight_dtype, compute_dtype=compute_dtype,
                       context_len=context_len, kv=kv, bandwidth_fraction=bandwidth_fraction,
-                      flops_fraction=flops_fraction, phase=phase, prompt_len=prompt_len)
+                      flops_fraction=flops_fraction, phase=phase, prompt_len=prompt_len, tp=tp)
         values.update(canonical_names(old_names, stacklevel=3))
         self._show = tuple(show) if show is not None else CONTROL_NAMES
         self._state, self._notes = updated_state(ExplorerState(), values)
@@ -162,9 +172,15 @@ class RooflineExplorer:
         if self._syncing:
             return
         name = next(n for n, c in self.controls.items() if c is change["owner"])
-        self._state, self._notes = updated_state(self._state, {name: change["new"]})
+        tp = self._state.tp
+        # a slider value is always a batch the explorer can show (a preset may add a stop)
+        self._state, self._notes = updated_state(self._state, {name: change["new"]}, exact_batch=True)
         self._lesson = ""
-        self._update({name})
+        changed = {name}
+        if name in ("gpu", "model"):  # the GPUs dropdown follows tp_choices (no redraw of its own)
+            self._sync_controls(["tp"])
+            changed |= {"tp"} if self._state.tp != tp else set()
+        self._update(changed)
 
     def set(self, **values: object) -> RooflineExplorer:
         """Set several controls at once (the constructor's names); exactly one redraw.
@@ -172,16 +188,31 @@ class RooflineExplorer:
         Numbers out of range clamp and in-between ones snap to the nearest stop (the readout
         says which); unknown GPUs, models or dtypes raise ValueError with suggestions, and an
         unknown control name TypeError."""
-        values = canonical_names(values)
-        self._state, self._notes = updated_state(self._state, values)
+        return self._set(canonical_names(values))
+
+    def _set(self, values: Mapping[str, object], *, exact_batch: bool = False) -> RooflineExplorer:
+        """set() for checked names; exact_batch keeps a whole batch as it is (presets), adding it
+        to the batch slider as an extra stop."""
+        tp = self._state.tp
+        self._state, self._notes = updated_state(self._state, values, exact_batch=exact_batch)
         self._lesson = ""
-        self._sync_controls(values)
-        self._update(set(values))
+        names = set(values) | ({"tp"} if self._state.tp != tp or {"gpu", "model"} & set(values) else set())
+        self._sync_controls(sorted(names))
+        self._update(names)
         return self
 
     def _sync_controls(self, names: Sequence[str]) -> None:
+        """Controls shown as the state says, without their change events (the `_syncing` guard)."""
         self._syncing = True
         try:
+            if "tp" in names:
+                options = tp_options(self._state)
+                if list(self.controls["tp"].options) != options:
+                    self.controls["tp"].options = options
+            if "batch" in names:  # a batch between stops (a preset's) shows as an extra stop
+                stops = _stops(sorted({*BATCH_OPTIONS, self._state.batch}))
+                if list(self.controls["batch"].options) != stops:
+                    self.controls["batch"].options = stops
             for name in names:
                 new = getattr(self._state, name)
                 if self.controls[name].value != new:
@@ -337,7 +368,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BANDWIDTH_RANGE", "BATCH_OPTIONS", "BATCH_SWEEP", "CONTEXT_OPTIONS", "CONTROL_NAMES", "DEFAULTS", "LAYERS",
-    "PROMPT_OPTIONS", "RooflineExplorer", "SEED_DECODE_BATCHES", "SEED_PREFILL_TOKENS", "ExplorerState",
-    "check_control", "explorer_view", "lecture_app", "make_controls", "preset_buttons",
+    "BANDWIDTH_RANGE",
+    "BATCH_OPTIONS",
+    "BATCH_SWEEP",
+    "CONTEXT_OPTIONS",
+    "CONTROL_NAMES",
+    "DEFAULTS",
+    "LAYERS",
+    "PROMPT_OPTIONS",
+    "SEED_DECODE_BATCHES",
+    "SEED_PREFILL_TOKENS",
+    "ExplorerState",
+    "RooflineExplorer",
+    "check_control",
+    "explorer_view",
+    "lecture_app",
+    "make_controls",
+    "preset_buttons",
+    "tp_options",
 ]

@@ -322,3 +322,21 @@ def test_flops_fraction_derates_compute_so_prefill_takes_twice_as_long_and_decod
     ex.set(flops_fraction=0.5)
     assert ex.view.batch_step_ms == pytest.approx(decode)  # memory-bound: untouched
     assert ex._panels.roof["plateau"].get_ydata()[0] == pytest.approx(0.5 * 312e12)
+
+
+def test_the_gpus_dropdown_follows_tp_choices_and_a_tp_change_redraws_once(ex):
+    from roofline_lab.parallel import tp_choices
+
+    ex.set(gpu="h100-sxm", model="llama-3-70b")
+    assert _options(ex.controls["tp"]) == tp_choices("llama-3-70b", "h100-sxm")
+    assert "roofline-control-tp" in ex.controls["tp"]._dom_classes
+    before = ex.render_count
+    ex.controls["tp"].value = 8
+    assert ex.render_count - before == 1 and ex.state["tp"] == 8 and "(TP8)" in ex.readout
+    with pytest.raises(ValueError, match=r"tp=3 .*\[1, 2, 4, 8\]"):
+        ex.set(tp=3)
+    before = ex.render_count
+    ex.controls["model"].value = "8b-lab"
+    assert ex.render_count - before == 1
+    assert _options(ex.controls["tp"]) == tp_choices("8b-lab", "h100-sxm")
+    assert ex.controls["tp"].value == ex.state["tp"]
