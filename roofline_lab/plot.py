@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,8 +26,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLoca
 from roofline_lab import _checks, reference
 from roofline_lab.dtypes import canonical_dtype
 from roofline_lab.hardware import get_gpu
+from roofline_lab.labels import TextLabel, make_label
 from roofline_lab.models import get_model
-from roofline_lab.labels import PathLabel, TextLabel, make_label
 from roofline_lab.step_model import attainable_flops, decode_step
 from roofline_lab.units import TERA, tick_number
 
