@@ -153,7 +153,7 @@ def _seventy_b() -> Preset:
     s = _settings(**base, batch=batch)
     view = _view(s)
     crit = critical_batch(m, g, weight_dtype="int8", compute_dtype="fp16")
-    shown = f"batch {batch} is shown" if batch == fits else f"batch {batch}, the largest slider stop that fits, is shown"
+    shown = f"batch {batch}" + ("" if batch == fits else ", the largest slider stop that fits,") + " is shown"
     return Preset(
         "70B on one GPU", s,
         f"The 70B model's {_gb(m.weight_bytes('fp16'))} of fp16 weights overflow the A100's "

@@ -114,6 +114,59 @@ def _quiet(fig: Any) -> Iterator[None]:
         fig.stale_callback = callback
 
 
+def sync_controls(controls: Mapping[str, Any], state: ExplorerState, names: Sequence[str]) -> None:
+    """Set the named controls to the state's values (the GPUs options follow tp_choices; a batch
+    between stops, a preset's, shows as an extra stop). The caller silences their events."""
+    if "tp" in names:
+        options = tp_options(state)
+        if list(controls["tp"].options) != options:
+            controls["tp"].options = options
+    if "batch" in names:
+        stops = _stops(sorted({*BATCH_OPTIONS, state.batch}))
+        if list(controls["batch"].options) != stops:
+            controls["batch"].options = stops
+    for name in names:
+        new = getattr(state, name)
+        if controls[name].value != new:
+            controls[name].value = new
+
+
+def _shown_controls(show: Sequence[str] | None) -> tuple[str, ...]:
+    """The constructor's `show`, checked: every control when None."""
+    if show is None:
+        return CONTROL_NAMES
+    if isinstance(show, str) or not all(isinstance(n, str) for n in show):
+        raise TypeError(f"show must be None or a tuple of control names, got {show!r}")
+    unknown = [n for n in show if n not in CONTROL_NAMES and n not in DEPRECATED_NAMES]
+    if unknown:
+        raise ValueError(f"show names unknown controls {unknown}; controls: {', '.join(CONTROL_NAMES)}")
+    return tuple(canonical_names(dict.fromkeys(show), stacklevel=4))
+
+
+def _new_figure() -> Any:
+    """The explorer's figure, not auto-shown (the explorer displays it in its own box), with
+    ipympl's header, footer, toolbar and resize handle off."""
+    with plt.ioff():
+        figure = plt.figure(figsize=(12, 4.4), dpi=SCREEN_DPI)
+    canvas = figure.canvas
+    for attr in ("header_visible", "footer_visible", "resizable", "toolbar_visible"):
+        if hasattr(canvas, attr):
+            setattr(canvas, attr, False)
+    if hasattr(canvas, "add_class"):
+        canvas.add_class("roofline-figure")
+    return figure
+
+
+def png_of_canvas(figure: Any, compress_level: int = 6) -> bytes:
+    """The rendered canvas as PNG. Live updates pass compress_level=1: about half the encode
+    time of Pillow's default 6 for ~5% more bytes (measured on the explorer figure)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(figure.canvas.buffer_rgba())).save(buf, format="png", compress_level=compress_level)
+    return buf.getvalue()
+
+
 class RooflineExplorer:
     """Controls, a three-panel roofline figure and a readout line, linked.
 
@@ -133,18 +186,11 @@ class RooflineExplorer:
                  bandwidth_fraction: float = 1.0, phase: str = "decode", prompt_len: int = 2048, *,
                  flops_fraction: float = 1.0, tp: int = 1, show: Sequence[str] | None = None,
                  **old_names: object) -> None:
-        if show is not None:
-            if isinstance(show, str) or not all(isinstance(n, str) for n in show):
-                raise TypeError(f"show must be None or a tuple of control names, got {show!r}")
-            unknown = [n for n in show if n not in CONTROL_NAMES and n not in DEPRECATED_NAMES]
-            if unknown:
-                raise ValueError(f"show names unknown controls {unknown}; controls: {', '.join(CONTROL_NAMES)}")
-            show = tuple(canonical_names(dict.fromkeys(show), stacklevel=3))
         values = dict(gpu=gpu, model=model, batch=batch, weight_dtype=weight_dtype, compute_dtype=compute_dtype,
                       context_len=context_len, kv=kv, bandwidth_fraction=bandwidth_fraction,
                       flops_fraction=flops_fraction, phase=phase, prompt_len=prompt_len, tp=tp)
         values.update(canonical_names(old_names, stacklevel=3))
-        self._show = tuple(show) if show is not None else CONTROL_NAMES
+        self._show = _shown_controls(show)
         self._state, self._notes = updated_state(ExplorerState(), values)
         self.controls = make_controls(self._state)
         self._syncing = False
@@ -152,14 +198,7 @@ class RooflineExplorer:
         self._image: Any = None
         self._html: Any = None
         self._lesson = ""
-        with plt.ioff():  # not auto-shown: the explorer displays it inside its own box
-            self.figure = plt.figure(figsize=(12, 4.4), dpi=SCREEN_DPI)
-        canvas = self.figure.canvas
-        for attr in ("header_visible", "footer_visible", "resizable", "toolbar_visible"):
-            if hasattr(canvas, attr):
-                setattr(canvas, attr, False)
-        if hasattr(canvas, "add_class"):
-            canvas.add_class("roofline-figure")
+        self.figure = _new_figure()
         self._panels = ExplorerFigure(self.figure, animated=True, max_batch_shown=BATCH_OPTIONS[-1])
         self._blitter = Blitter(self._panels)
         for control in self.controls.values():
@@ -205,18 +244,7 @@ class RooflineExplorer:
         """Controls shown as the state says, without their change events (the `_syncing` guard)."""
         self._syncing = True
         try:
-            if "tp" in names:
-                options = tp_options(self._state)
-                if list(self.controls["tp"].options) != options:
-                    self.controls["tp"].options = options
-            if "batch" in names:  # a batch between stops (a preset's) shows as an extra stop
-                stops = _stops(sorted({*BATCH_OPTIONS, self._state.batch}))
-                if list(self.controls["batch"].options) != stops:
-                    self.controls["batch"].options = stops
-            for name in names:
-                new = getattr(self._state, name)
-                if self.controls[name].value != new:
-                    self.controls[name].value = new
+            sync_controls(self.controls, self._state, names)
         finally:
             self._syncing = False
 
@@ -299,13 +327,7 @@ class RooflineExplorer:
         return self._box
 
     def _png_of_canvas(self, compress_level: int = 6) -> bytes:
-        """The rendered canvas as PNG. Live updates pass compress_level=1: about half the encode
-        time of Pillow's default 6 for ~5% more bytes (measured on the explorer figure)."""
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.figure.canvas.buffer_rgba())).save(buf, format="png", compress_level=compress_level)
-        return buf.getvalue()
+        return png_of_canvas(self.figure, compress_level)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget, plus a PNG and the readout for viewers without widgets (GitHub)."""
@@ -382,8 +404,8 @@ __all__ = [
     "RooflineExplorer",
     "check_control",
     "explorer_view",
-    "lecture_app",
+    "lecture_app",  # noqa: F822 (module __getattr__, from roofline_lab.lecture)
     "make_controls",
-    "preset_buttons",
+    "preset_buttons",  # noqa: F822
     "tp_options",
 ]
