@@ -27,7 +27,7 @@ from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, Expl
 from roofline_lab.units import marker_number
 
 #: The controls that move the roofline layer and the fast layer (any other control moves 'data').
-ROOF_CONTROLS = frozenset({"gpu", "compute_dtype", "bandwidth_fraction", "flops_fraction"})
+ROOF_CONTROLS = frozenset({"gpu", "compute_dtype", "bandwidth_fraction", "flops_fraction", "tp"})
 FAST_CONTROLS = frozenset({"batch"})
 #: Label offsets (points) and alignments to try, in order.
 _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5, "right", "top"),
