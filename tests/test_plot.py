@@ -14,10 +14,10 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from roofline_lab import get_gpu, reference
+from roofline_lab.labels import PathLabel
 from roofline_lab.plot import (
     OKABE_ITO,
     STYLE,
-    PathLabel,
     decade_limits,
     draw_points,
     draw_roofline,
