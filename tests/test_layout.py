@@ -37,7 +37,7 @@ def _inside(a, b) -> bool:
 def layout_problems(ex: RooflineExplorer) -> list[str]:
     """Every way the rendered figure breaks the layout rules (empty when it fits)."""
     fig, panels = ex.figure, ex._panels
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # every position a draw computes, without rasterising a pixel
     renderer = fig.canvas.get_renderer()
     problems = []
     texts = panels.text_artists()
