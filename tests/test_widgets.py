@@ -232,7 +232,7 @@ def test_memory_wall_is_drawn_where_it_bites(ex):
 
 def test_500_random_control_changes_raise_nothing_keep_one_figure_and_flat_memory(ex):
     rng = random.Random(4)
-    extremes = {"batch": [1, 4096, 0, 10**7], "context": [0, 2**20, 10**9, -5], "prompt": [16, 2**17, 10**8],
+    extremes = {"batch": [1, 4096, 0, 10**7], "context_len": [0, 2**20, 10**9, -5], "prompt_len": [16, 2**17, 10**8],
                 "bandwidth_fraction": [0.05, 1.0, 0.0, 2.0]}
     names = list(CONTROL_NAMES)
 
