@@ -13,7 +13,6 @@ of range clamp (with a note for the readout), names that do not exist raise.
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -49,10 +48,6 @@ FRACTION_RANGE = (0.05, 1.0)
 BANDWIDTH_RANGE = FRACTION_RANGE
 #: Old control names, still accepted with a DeprecationWarning.
 DEPRECATED_NAMES: Mapping[str, str] = {"dtype": "weight_dtype", "context": "context_len", "prompt": "prompt_len"}
-
-_STEP_KEYWORDS = set(inspect.signature(decode_step).parameters)
-#: Whether the installed step model takes a compute derating (step model v2).
-HAS_FLOPS_FRACTION = "flops_fraction" in _STEP_KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -196,8 +191,9 @@ def updated_state(state: ExplorerState, values: Mapping[str, object], *,
     slider stop (presets showing a computed batch, such as a capstone plan's)."""
     changes, notes = {}, []
     for name, value in values.items():
-        if name == "batch" and exact_batch and _exact_batch(value) is not None:
-            changes[name] = _exact_batch(value)
+        exact = _exact_batch(value) if name == "batch" and exact_batch else None
+        if exact is not None:
+            changes[name] = exact
         elif name != "tp":
             changes[name], note = check_control(name, value)
             if note:
@@ -220,9 +216,8 @@ def step_for(state: ExplorerState, batch: Any = None, *, prompt_len: Any = None,
     batch = state.batch if batch is None else batch
     prompt_len = state.prompt_len if prompt_len is None else prompt_len
     opts: dict[str, Any] = dict(weight_dtype=state.weight_dtype, compute_dtype=compute_dtype or state.compute_dtype,
-                                bandwidth_fraction=state.bandwidth_fraction, tp=state.tp)
-    if HAS_FLOPS_FRACTION:
-        opts["flops_fraction"] = state.flops_fraction
+                                bandwidth_fraction=state.bandwidth_fraction, flops_fraction=state.flops_fraction,
+                                tp=state.tp)
     if state.phase == "decode":
         return decode_step(state.model, state.gpu, batch, state.context_len if state.kv else 0, **opts)
     if state.kv:
@@ -324,11 +319,9 @@ def _readout(state: ExplorerState, now: StepEstimate, compute: str, notes: Seque
     if state.flops_fraction < 1:
         where += f", {state.flops_fraction:.0%} of peak FLOP/s"
     on = g.name if state.tp == 1 else f"{state.tp} x {g.name} (TP{state.tp})"
-    tokens = readout_number(float(now.tokens_per_s))
+    tokens = f"{readout_number(float(now.tokens_per_s))} tok/s"
     if state.tp > 1:
-        tokens += f" tok/s ({readout_number(float(now.tokens_per_s) / state.tp)} per GPU)"
-    else:
-        tokens += " tok/s"
+        tokens += f" ({readout_number(float(now.tokens_per_s) / state.tp)} per GPU)"
     time_ms = 1e3 * float(now.time_s)
     text = (
         f"{state.phase}, {where}, {dtypes}, {m.name} on {on}: intensity {intensity_text(intensity)} FLOP/B "
@@ -348,8 +341,6 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
     compute = g.runs(state.compute_dtype)
     if compute != state.compute_dtype:
         notes.append(f"{g.name} lists no {state.compute_dtype} peak, so the math runs in {compute}")
-    if state.flops_fraction < 1 and not HAS_FLOPS_FRACTION:
-        notes.append("flops_fraction needs step model v2: shown at full peak")
     now = step_for(state, compute_dtype=compute)
     sweep = step_for(state, BATCH_SWEEP, compute_dtype=compute)
     dec = step_for(replace(state, phase="decode"), np.array(SEED_DECODE_BATCHES, dtype=float), compute_dtype=compute)

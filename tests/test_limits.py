@@ -36,6 +36,6 @@ def test_the_explorer_comes_back_near_its_limits_after_an_extreme_state():
     grown = [ax.get_ylim() for ax in ex.figure.axes[:3]]
     assert grown[2][1] / start[2][1] > 1e3, "the extreme state should widen panel (c)"
     ex.set(model="8b-lab", gpu="a100-lab", batch=64, context_len=0, kv=False)
-    for before, (lo, hi) in zip(start, (ax.get_ylim() for ax in ex.figure.axes[:3])):
+    for before, (lo, hi) in zip(start, (ax.get_ylim() for ax in ex.figure.axes[:3]), strict=True):
         assert before[0] / lo <= LIMIT_GROWTH and hi / before[1] <= LIMIT_GROWTH, (before, (lo, hi))
     ex.close()
