@@ -52,6 +52,7 @@ from roofline_lab.explorer import (
     updated_state,
 )
 from roofline_lab.figure import LAYERS, TALK_SIZE_INCHES, Blitter, ExplorerFigure
+from roofline_lab.frames import png_rgba, send_cheap_frames
 from roofline_lab.hardware import get_gpu, gpu_names
 from roofline_lab.models import get_model, model_names
 from roofline_lab.parallel import tp_choices
@@ -154,12 +155,15 @@ def _new_figure() -> Any:
             setattr(canvas, attr, False)
     if hasattr(canvas, "add_class"):
         canvas.add_class("roofline-figure")
+    send_cheap_frames(canvas)  # ipympl: each frame deflates only the rows that changed
     return figure
 
 
-def png_of_canvas(figure: Any, compress_level: int = 6) -> bytes:
-    """The rendered canvas as PNG. Live updates pass compress_level=1: about half the encode
-    time of Pillow's default 6 for ~5% more bytes (measured on the explorer figure)."""
+def png_of_canvas(figure: Any, compress_level: int | None = 6) -> bytes:
+    """The rendered canvas as PNG: Pillow at compress_level; live updates pass None for
+    `roofline_lab.frames.png_rgba` (5 ms against Pillow's 9-16 ms, ~10% more bytes)."""
+    if compress_level is None:
+        return png_rgba(np.asarray(figure.canvas.buffer_rgba()))
     from PIL import Image
 
     buf = io.BytesIO()
@@ -264,7 +268,7 @@ class RooflineExplorer:
             self._blitter.update(lowest, panels, full=full)
         self.figure.stale = False  # what we changed is drawn: no second, idle draw (ipympl asks the page for one)
         if self._image is not None:
-            self._image.value = self._png_of_canvas(compress_level=1)
+            self._image.value = self._png_of_canvas(compress_level=None)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -326,7 +330,7 @@ class RooflineExplorer:
         self._box.add_class("roofline-explorer")
         return self._box
 
-    def _png_of_canvas(self, compress_level: int = 6) -> bytes:
+    def _png_of_canvas(self, compress_level: int | None = 6) -> bytes:
         return png_of_canvas(self.figure, compress_level)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

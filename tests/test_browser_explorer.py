@@ -52,12 +52,13 @@ _LATENCY_PROBE = """
     for (let i = 0; i < d.length; i += 8) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
     return h;
   };
-  const state = window.__roofline = {samples: [], readout: [], pending: null, t0: 0};
+  // the signature of what the canvas shows now, kept up to date at each repaint, so a key
+  // press only notes its time (reading the canvas back there would delay the slider's handler)
+  const state = window.__roofline = {samples: [], readout: [], pending: null, t0: 0, shown: signature()};
   root.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
-      // t0 is the key event's own time stamp, so reading the canvas here is not counted
-      state.t0 = e.timeStamp;
-      state.pending = {t0: state.t0, signature: signature()};
+      state.t0 = e.timeStamp;  // the key event's own time stamp
+      state.pending = {t0: state.t0, signature: state.shown};
     }
   }, true);
   // for comparison: key press -> readout text changed (the kernel round trip without the image)
@@ -67,7 +68,9 @@ _LATENCY_PROBE = """
   CanvasRenderingContext2D.prototype.drawImage = function (...args) {
     const result = drawImage.apply(this, args);
     const painted = performance.now();  // before the probe reads the pixels back
-    if (this === ctx && state.pending && signature() !== state.pending.signature) {
+    if (this !== ctx) return result;
+    state.shown = signature();  // after the time is taken: not counted
+    if (state.pending && state.shown !== state.pending.signature) {
       state.samples.push(painted - state.pending.t0);
       state.pending = null;
     }
