@@ -55,7 +55,8 @@ def test_png_rgba_on_a_rendered_figure_and_its_diff():
         assert np.array_equal(_decoded(png_rgba(np.ascontiguousarray(pixels))), pixels)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 4), np.float32), np.zeros((4, 16), np.uint8)])
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 4), np.float32),
+                                 np.zeros((4, 16), np.uint8)])
 def test_png_rgba_names_what_it_takes(bad):
     with pytest.raises(ValueError, match=r"pixels must be a \(height, width, 4\) uint8 array"):
         png_rgba(bad)
