@@ -6,7 +6,7 @@ print the median and p95 per control. In the same run, time a naive `interact`-s
 callback that rebuilds the same three-panel figure from scratch for each change, and
 print the ratio. Targets: median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz
 frames), >= 20x the naive. Then the same changes with each speed device taken away in
-turn (PathLabel -> Text labels, PathLabel's glyph cache, the third blit layer, the panel
+turn (PathLabel -> Text labels, PathLabel's glyph cache and sprites, the third blit layer, the panel
 cache, the stamped texts and legends), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
@@ -103,6 +103,7 @@ def _variants(changes: int, seed: int, median: float, p95: float) -> None:
     print(f"  {'all on (default)':<44}{median:>8.2f}{p95:>8.2f}")
     runs = [("Text labels instead of PathLabel", dict(), ("LABEL_CLASS", labels.TextLabel)),
             ("PathLabel without its glyph cache", dict(), ("GLYPH_CACHE", False)),
+            ("PathLabel without its sprites", dict(), ("SPRITES", False)),
             ("two blit layers (roof drawn with the data)", dict(layers=("data", "fast")), None),
             ("one blit layer", dict(layers=("fast",)), None),
             ("no panel cache (every limit change redraws)", dict(panel_cache=0), None),
@@ -112,12 +113,14 @@ def _variants(changes: int, seed: int, median: float, p95: float) -> None:
         if patch:
             setattr(labels, patch[0], patch[1])
             labels._label_marker.cache_clear()
+            labels._sprite.cache_clear()
         try:
             times, _ = time_explorer(changes, seed, **kwargs)
         finally:
             if patch:
                 setattr(labels, patch[0], old)
                 labels._label_marker.cache_clear()
+                labels._sprite.cache_clear()
         every = [t for ts in times.values() for t in ts]
         print(f"  {name:<44}{statistics.median(every):>8.2f}{_percentile(every, 95):>8.2f}"
               f"{statistics.median(times['batch']):>8.2f}")

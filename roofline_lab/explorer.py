@@ -13,6 +13,7 @@ of range clamp (with a note for the readout), names that do not exist raise.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -334,6 +335,18 @@ def _readout(state: ExplorerState, now: StepEstimate, compute: str, notes: Seque
     return text + ("; note: " + "; ".join(notes) if notes else "")
 
 
+@functools.lru_cache(maxsize=64)
+def _batch_free_steps(state: ExplorerState, compute: str) -> tuple[StepEstimate, StepEstimate, StepEstimate]:
+    """The batch sweep and the seed's decode and prefill points: all the view shows that the
+    current batch does not move (`state` has its batch fixed). Cached, so a batch move, the
+    commonest one, asks the step model only for its own point."""
+    sweep = step_for(state, BATCH_SWEEP, compute_dtype=compute)
+    dec = step_for(replace(state, phase="decode"), np.array(SEED_DECODE_BATCHES, dtype=float), compute_dtype=compute)
+    pre = step_for(replace(state, phase="prefill"), 1, prompt_len=np.array(SEED_PREFILL_TOKENS, dtype=float),
+                   compute_dtype=compute)
+    return sweep, dec, pre
+
+
 def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerView:
     """Everything the figure and readout show for one state, from step_model and the catalogs."""
     g = get_gpu(state.gpu)
@@ -342,13 +355,10 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
     if compute != state.compute_dtype:
         notes.append(f"{g.name} lists no {state.compute_dtype} peak, so the math runs in {compute}")
     now = step_for(state, compute_dtype=compute)
-    sweep = step_for(state, BATCH_SWEEP, compute_dtype=compute)
-    dec = step_for(replace(state, phase="decode"), np.array(SEED_DECODE_BATCHES, dtype=float), compute_dtype=compute)
-    pre = step_for(replace(state, phase="prefill"), 1, prompt_len=np.array(SEED_PREFILL_TOKENS, dtype=float),
-                   compute_dtype=compute)
+    sweep, dec, pre = _batch_free_steps(replace(state, batch=1), compute)
     wall, fits, memory_notes = _memory(state)
     fits = bool(np.all(now.fits)) if hasattr(now, "fits") and wall != 0 else fits
-    tps = np.asarray(sweep.tokens_per_s, dtype=float)
+    tps = np.array(sweep.tokens_per_s, dtype=float)  # copies: the cached steps stay as they were
     step_ms = 1e3 * float(now.time_s)
     sweep_ms = 1e3 * np.asarray(sweep.time_s, dtype=float)
     comm_ms = np.broadcast_to(1e3 * np.asarray(sweep.comm_time_s, dtype=float), sweep_ms.shape).copy()
@@ -357,10 +367,10 @@ def explorer_view(state: ExplorerState, notes: Sequence[str] = ()) -> ExplorerVi
         peak_flops=float(now.peak_flops),
         mem_bandwidth=float(now.mem_bandwidth),
         ridge=float(now.ridge),
-        decode_x=np.atleast_1d(np.asarray(dec.intensity, dtype=float)),
+        decode_x=np.atleast_1d(np.array(dec.intensity, dtype=float)),
         decode_y=_achieved(dec),
         decode_labels=tuple(f"b={b}" for b in SEED_DECODE_BATCHES),
-        prefill_x=np.atleast_1d(np.asarray(pre.intensity, dtype=float)),
+        prefill_x=np.atleast_1d(np.array(pre.intensity, dtype=float)),
         prefill_y=_achieved(pre),
         prefill_labels=tuple(f"L={tokens_label(t)}" for t in SEED_PREFILL_TOKENS),
         point=(float(now.intensity), float(_achieved(now)[0])),

@@ -2,11 +2,13 @@
 
 Two interchangeable label kinds with one interface (set_text, get_text, set_position,
 set_offset, set_fontsize, get_fontsize):
-- `PathLabel` draws its text as a marker path made of cached glyph outlines: stamping a
-  path is cheaper than laying out and rasterising a Text on every blit;
+- `PathLabel` lays its text out once as an outline made of cached glyph paths and, on Agg,
+  rasterises that once into a small cached image (a sprite) that each blit stamps at a whole
+  pixel (other renderers, SVG and PDF, get the outline as a marker path): stamping is far
+  cheaper than laying out and rasterising a Text on every blit;
 - `TextLabel` is an ordinary matplotlib Annotation.
 `python -m roofline_lab.bench` times the explorer with each (and PathLabel without its
-glyph cache), which is how the explorer's default was chosen.
+glyph cache or its sprites), which is how the explorer's default was chosen.
 
 `text_size(text, fontsize, dpi)` is a cached (width, height, descent) in pixels, used to
 lay the figure out from rendered text extents without drawing.
@@ -18,7 +20,9 @@ import functools
 from typing import Any
 
 import numpy as np
+from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.markers import MarkerStyle
@@ -29,6 +33,8 @@ from matplotlib.transforms import Affine2D, Bbox, ScaledTranslation
 
 #: PathLabel builds text outlines from cached per-character glyphs (False: one TextPath per text).
 GLYPH_CACHE = True
+#: On Agg, PathLabel stamps a cached image of its outline (False: Agg rasterises the outline each draw).
+SPRITES = True
 _ALIGN_X = {"left": 0.5, "center": 0.0, "right": -0.5}
 _ALIGN_Y = {"bottom": 0.5, "center": 0.0, "top": -0.5}
 
@@ -85,6 +91,24 @@ def _label_marker(text: str, fontsize: float, rotation: float, glyphs: bool) -> 
     return (marker, size, h, w) if rotation % 180 == 90 else (marker, size, w, h)
 
 
+@functools.lru_cache(maxsize=1024)
+def _sprite(text: str, fontsize: float, rotation: float, glyphs: bool, rgba: tuple[float, ...],
+            px_per_point: float) -> np.ndarray:
+    """The label's outline rasterised once: an (h, w, 4) uint8 RGBA image, bottom row first
+    (as Agg's draw_image takes it), transparent around the text, the outline's centre at the
+    image's centre."""
+    marker, _size, w, h = _label_marker(text, fontsize, rotation, glyphs)
+    width, height = int(np.ceil(w * px_per_point)) + 4, int(np.ceil(h * px_per_point)) + 4
+    canvas = RendererAgg(width, height, 72 * px_per_point)
+    gc = canvas.new_gc()
+    gc.set_linewidth(0)
+    gc.set_antialiased(True)
+    place = Affine2D().rotate_deg(rotation).scale(px_per_point).translate(width / 2, height / 2)
+    canvas.draw_path(gc, marker.get_path(), place, rgba)
+    gc.restore()
+    return np.asarray(canvas.buffer_rgba())[::-1].copy()
+
+
 def _check_align(ha: str, va: str) -> None:
     if ha not in _ALIGN_X or va not in _ALIGN_Y:
         raise ValueError(f"ha must be left/center/right and va bottom/center/top, got {ha!r}, {va!r}")
@@ -104,6 +128,9 @@ class PathLabel(Line2D):
         self._base = transform if transform is not None else ax.transData
         self._offset, self._ha, self._va = tuple(offset), ha, va
         self._fontsize, self._rotation, self._text = float(fontsize), rotation, ""
+        self._outline: MarkerStyle | None = None
+        self._marker_set: MarkerStyle | None = None
+        self._box_points = (0.0, 0.0)
         ax.add_artist(self)
         self.set_text(text)
 
@@ -128,19 +155,35 @@ class PathLabel(Line2D):
         if (tuple(offset), ha, va) != (self._offset, self._ha, self._va):
             _check_align(ha, va)
             self._offset, self._ha, self._va = tuple(offset), ha, va
-            self._restyle()
+            self._place()
 
     def _restyle(self) -> None:
+        """A new text or size: its outline (Line2D's marker is set only where a draw needs it:
+        set_marker deep-copies the outline, ~0.1 ms a label)."""
         if not self._text.strip():
             return
-        marker, size, w, h = _label_marker(self._text, self._fontsize, self._rotation, GLYPH_CACHE)
-        self.set_marker(marker)
+        self._outline, size, w, h = _label_marker(self._text, self._fontsize, self._rotation, GLYPH_CACHE)
         self.set_markersize(size)
+        self._box_points = (w, h)
+        self._place()
+
+    def _place(self) -> None:
+        if not self._text.strip():
+            return
+        w, h = self._box_points
         dx = self._offset[0] + _ALIGN_X[self._ha] * w
         dy = self._offset[1] + _ALIGN_Y[self._va] * h
-        self._box_points = (w, h)
         fig = self.axes.get_figure(root=True)
         self.set_transform(self._base + ScaledTranslation(dx / 72, dy / 72, fig.dpi_scale_trans))
+
+    def get_marker(self) -> Any:
+        self._sync_marker()
+        return super().get_marker()
+
+    def _sync_marker(self) -> None:
+        if self._outline is not None and self._marker_set is not self._outline:
+            self.set_marker(self._outline)
+            self._marker_set = self._outline
 
     def set_position(self, xy: tuple[float, float]) -> None:
         self.set_data([xy[0]], [xy[1]])
@@ -155,8 +198,22 @@ class PathLabel(Line2D):
         return Bbox.from_extents(x - w, y - h, x + w, y + h)
 
     def draw(self, renderer: Any) -> None:
-        if self._text.strip():
-            super().draw(renderer)
+        if not self._text.strip() or not self.get_visible():
+            return
+        if not (SPRITES and isinstance(renderer, RendererAgg)):
+            self._sync_marker()
+            super().draw(renderer)  # the outline as a marker path (vector output stays vector)
+            return
+        image = _sprite(self._text, self._fontsize, self._rotation, GLYPH_CACHE,
+                        mcolors.to_rgba(self.get_color(), self.get_alpha()), renderer.points_to_pixels(1.0))
+        (x, y), = self.get_transform().transform(np.asarray(self.get_xydata(), dtype=float)[:1])
+        if not (np.isfinite(x) and np.isfinite(y)):
+            return
+        gc = renderer.new_gc()
+        self._set_gc_clip(gc)
+        renderer.draw_image(gc, round(x - image.shape[1] / 2), round(y - image.shape[0] / 2), image)
+        gc.restore()
+        self.stale = False
 
 
 class TextLabel(Annotation):
@@ -241,4 +298,5 @@ def make_label(ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), *
     return LABEL_CLASS(ax, text, xy, **kwargs)
 
 
-__all__ = ["GLYPH_CACHE", "LABEL_CLASS", "LogTickLabels", "PathLabel", "TextLabel", "make_label", "text_size"]
+__all__ = ["GLYPH_CACHE", "LABEL_CLASS", "SPRITES", "LogTickLabels", "PathLabel", "TextLabel", "make_label",
+           "text_size"]
