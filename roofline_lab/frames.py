@@ -43,17 +43,18 @@ def _adler_after_zeros(adler: int, n_bytes: int) -> int:
     return (((high + n_bytes * low) % _ADLER_MOD) << 16) | low
 
 
-def png_rgba(pixels: np.ndarray) -> bytes:
+def png_rgba(pixels: np.ndarray, busy_rows: np.ndarray | None = None) -> bytes:
     """An (height, width, 4) uint8 RGBA array as PNG bytes (8-bit RGBA, row filter 0).
 
     Runs of rows that are all zero (the unchanged part of a diff frame) cost a cached deflate
-    block; only the other rows go through zlib."""
+    block; only the other rows go through zlib. busy_rows: per row, whether it may hold a
+    nonzero byte, where the caller knows (found from the pixels otherwise)."""
     if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
         raise ValueError(f"pixels must be a (height, width, 4) uint8 array, got {pixels.dtype} {pixels.shape}")
     height, width, _ = pixels.shape
     flat = pixels.reshape(height, 4 * width)
     row_bytes = 1 + 4 * width  # each row starts with its filter byte (0: none)
-    busy = flat.any(axis=1)
+    busy = flat.any(axis=1) if busy_rows is None else np.asarray(busy_rows, dtype=bool)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], busy, [False])).astype(np.int8)))
     body, adler, row = [_ZLIB_HEADER], 1, 0
     for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
@@ -85,16 +86,21 @@ def _diff_image(canvas: Any) -> bytes | None:
         return None
     pixels = np.asarray(canvas.get_renderer().buffer_rgba())
     buff = pixels.view(np.uint32).squeeze(2)
-    if canvas._force_full or buff.shape != canvas._last_buff.shape or (pixels[:, :, 3] != 255).any():
+    busy = None
+    opaque = bool((buff >= 0xFF000000).all()) if np.little_endian else bool((pixels[:, :, 3] == 255).all())
+    if canvas._force_full or buff.shape != canvas._last_buff.shape or not opaque:
         canvas.set_image_mode("full")  # transparent pixels cannot be laid over the last frame
         output = buff
     else:
         canvas.set_image_mode("diff")
-        output = np.where(buff != canvas._last_buff, buff, 0)
+        changed = buff != canvas._last_buff
+        busy = changed.any(axis=1)
+        output = np.zeros_like(buff)
+        np.copyto(output, buff, where=changed)  # what changed, zero (transparent) elsewhere
     canvas._last_buff = buff.copy()
     canvas._force_full = False
     canvas._png_is_old = False
-    return png_rgba(output.view(np.uint8).reshape((*output.shape, 4)))
+    return png_rgba(output.view(np.uint8).reshape((*output.shape, 4)), busy)
 
 
 _WEB_CANVAS = ("get_diff_image", "_png_is_old", "_force_full", "_last_buff", "set_image_mode", "get_renderer")

@@ -62,8 +62,8 @@ def test_png_rgba_names_what_it_takes(bad):
         png_rgba(bad)
 
 
-def _web_canvas(cheap: bool):
-    fig = plt.figure(figsize=(3, 2), dpi=50)
+def _web_canvas(cheap: bool, facecolor: str = "white"):
+    fig = plt.figure(figsize=(3, 2), dpi=50, facecolor=facecolor)
     canvas = FigureCanvasWebAggCore(fig)
     (line,) = fig.add_subplot().plot([0, 1], [0, 1])
     if cheap:
@@ -71,10 +71,11 @@ def _web_canvas(cheap: bool):
     return fig, canvas, line
 
 
-def test_a_web_canvas_sends_what_matplotlib_would_send_full_then_diff_then_nothing():
+@pytest.mark.parametrize("facecolor", ["white", "none"])
+def test_a_web_canvas_sends_what_matplotlib_would_send_full_then_diff_then_nothing(facecolor):
     runs = []
     for cheap in (False, True):
-        fig, canvas, line = _web_canvas(cheap)
+        fig, canvas, line = _web_canvas(cheap, facecolor)
         frames = []
         for y in ([0, 1], [1, 0], [1, 0]):  # first frame full; then what changed; then no change
             line.set_ydata(y)
@@ -88,6 +89,9 @@ def test_a_web_canvas_sends_what_matplotlib_would_send_full_then_diff_then_nothi
     for (mode, ours), (mode_mpl, theirs) in zip(runs[1], runs[0], strict=True):
         assert mode == mode_mpl
         assert np.array_equal(ours, theirs)
+    if facecolor == "none":  # transparent pixels: every frame is sent whole
+        assert [m for m, _ in runs[1]] == ["full", "full", "full"]
+        return
     assert [m for m, _ in runs[1]] == ["full", "diff", "diff"]
     assert runs[1][1][1].any() and not runs[1][2][1].any()
 
