@@ -22,7 +22,7 @@ import numpy as np
 from roofline_lab.blitter import LAYERS, PANEL_CACHE, Blitter
 from roofline_lab.explorer import ExplorerView
 from roofline_lab.labels import text_size
-from roofline_lab.layout import LabelRequest, label_box, overlaps, place_labels
+from roofline_lab.layout import GAP, LabelRequest, label_box, overlaps, place_labels
 from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
 from roofline_lab.units import marker_number
 
@@ -87,6 +87,9 @@ class ExplorerFigure(ExplorerPanels):
         ax_box = tuple(ax.bbox.extents)
         self._roof_boxes = []
         lo, hi = ax.get_xlim()
+        xs = np.geomspace(lo, hi, 120)  # the roofline's pixels, for the current point's label to keep off
+        self._curve_points[0] = ax.transData.transform(np.column_stack([xs, np.minimum(view.peak_flops,
+                                                                                     view.mem_bandwidth * xs)]))
         edge = min(max(view.ridge, lo), hi)
         for name, x_data, side in (("memory_text", edge / 1.15, -1), ("compute_text", edge * 1.15, 1)):
             label = r[name]
@@ -113,6 +116,29 @@ class ExplorerFigure(ExplorerPanels):
         x, y = self._px(self.ax_roof, *view.point)
         r = (self.current.get_markersize() + self.current.get_markeredgewidth()) * self.figure.dpi / 72 / 2
         return (round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1))
+
+    def _marker_box(self, line: Any, anchor: tuple[float, float]) -> tuple[float, float, float, float]:
+        """A point marker's box in pixels around its anchor, less the gap labels keep (so a label
+        may sit beside its own point but not on another)."""
+        r = (line.get_markersize() + line.get_markeredgewidth()) * self.figure.dpi / 72 / 2 - GAP
+        return (anchor[0] - r, anchor[1] - r, anchor[0] + r, anchor[1] + r)
+
+    @staticmethod
+    def _line_pixels(ax: Any, line: Any) -> np.ndarray:
+        """A line's finite points in pixels, (n, 2)."""
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        xy = xy[np.all(np.isfinite(xy) & (xy > 0), axis=1)]
+        return ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
+
+    @staticmethod
+    def _near(points: np.ndarray, anchor: tuple[float, float], reach: float = 90.0,
+              half: float = 2.0) -> list[tuple[float, float, float, float]]:
+        """Small boxes round the curve points within `reach` pixels of a label's anchor: a
+        label placed clear of them does not cross the curve (points lie a few pixels apart)."""
+        if not len(points):
+            return []
+        close = points[np.abs(points - np.asarray(anchor)).max(axis=1) < reach]
+        return [(x - half, y - half, x + half, y + half) for x, y in close.tolist()]
 
     @staticmethod
     def _meets(zone: list[tuple[float, float, float, float]], *stars: tuple[float, float, float, float] | None) -> bool:
@@ -151,8 +177,11 @@ class ExplorerFigure(ExplorerPanels):
                 artists.append(label)
         size = self._size(artists[0])
         self._star_placed = self._star_box(view)
+        self._point_boxes = [self._marker_box(series["points"], r.anchor)
+                             for series, r in zip([self.prefill] * len(self.prefill["labels"])
+                                                  + [self.decode] * len(self.decode["labels"]), requests, strict=True)]
         placed = place_labels(requests, size, tuple(ax.bbox.extents),
-                              [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
+                              [*self._legend_boxes[0], *self._roof_boxes, self._star_placed, *self._point_boxes])
         self._data_boxes = []
         for label, got in zip(artists, placed, strict=True):
             self._set_label(label, got)
@@ -169,6 +198,8 @@ class ExplorerFigure(ExplorerPanels):
                 s["comm"].set_visible(comm is not None)
                 if comm is not None:
                     s["comm"].set_data(view.batches, np.where(comm > 0, comm, np.nan))
+            lines = [s[name] for name in ("curve", "ideal", "comm") if name in s and s[name].get_visible()]
+            self._curve_points[i] = np.concatenate([self._line_pixels(ax, line) for line in lines])
             lo, hi = ax.get_xlim()
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):
@@ -196,18 +227,22 @@ class ExplorerFigure(ExplorerPanels):
         suffix = "" if view.fits else " (does not fit)"
         self.current.set_data([view.point[0]], [view.point[1]])
         marks = [(self.ax_roof, self.current_text, view.point, view.current_label + suffix,
-                  [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, self._star_box(view)])]
+                  [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, *self._point_boxes,
+                   self._star_box(view)], self._curve_points[0])]
         for i, key, y, unit in ((1, "tps", view.batch_tokens_per_s, "tok/s"), (2, "lat", view.batch_step_ms, "ms")):
             s = self.sweeps[key]
             s["marker"].set_data([view.batch], [y])
             marks.append((self.axes[i], s["marker_text"], (view.batch, y), f"{marker_number(y)} {unit}{suffix}",
-                          self._legend_boxes[i] + self._wall_boxes[i]))
-        for ax, label, xy, text, obstacles in marks:
+                          self._legend_boxes[i] + self._wall_boxes[i], self._curve_points[i]))
+        for ax, label, xy, text, hard, curve in marks:
             label.set_position(xy)
-            (got,) = place_labels([LabelRequest(text, self._px(ax, *xy), "marker", self._cands("marker"))],
-                                  self._size(label), tuple(ax.bbox.extents), obstacles)
+            anchor, size = self._px(ax, *xy), self._size(label)
+            request = [LabelRequest(text, anchor, "marker", self._cands("marker"))]
+            (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard + self._near(curve, anchor))
+            if got is not None and any(overlaps(label_box(anchor, size(got[0]), got[2]), box) for box in hard):
+                # no room clear of the curve too: clear of the other texts and the legend comes first
+                (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard)
             self._set_label(label, got)
-
 
 __all__ = [
     "FAST_CONTROLS",

@@ -24,15 +24,14 @@ from roofline_lab.layout import PanelText, panel_rects
 from roofline_lab.plot import STYLE, decade_limits, draw_points, draw_roofline, style_log_axes, style_roofline_axes
 from roofline_lab.units import TERA, tick_number
 
-SIZE_INCHES = (12.0, 4.4)
+SIZE_INCHES = (10.8, 4.4)
 #: Talk style: wide enough to fill a 1600-px page at the explorer's 90 dpi.
 TALK_SIZE_INCHES = (17.2, 6.6)
 WIDTH_RATIOS = (1.45, 1.0, 1.0)
 #: An axis keeps its limits while the data stays inside them and no more than LIMIT_SLACK
 #: narrower on either side; a side that moves (the data crossed it, or left it more than
-#: LIMIT_SLACK behind) lands LIMIT_GROWTH past the data, so the next small move keeps it.
+#: LIMIT_SLACK behind) lands on the data's padded decade.
 LIMIT_SLACK = 100.0
-LIMIT_GROWTH = 10.0
 #: Room reserved for tick labels shrinks only when this many pixels too wide (fewer relayouts).
 ROOM_SLACK_PX = 30.0
 #: Panel (c)'s communication line (tensor parallel): dashed, in the step-time colour family.
@@ -41,18 +40,15 @@ COMM_STYLE: dict[str, Any] = {"color": "0.25", "linewidth": 1.4, "linestyle": "-
 
 def follow_limits(current: tuple[float, float], want: tuple[float, float]) -> tuple[float, float]:
     """Limits with hysteresis, each side on its own: a side the data crosses, or one more than
-    LIMIT_SLACK beyond the data (no ratchet), moves to LIMIT_GROWTH past the data. Landing
-    with that margin, not on the data's edge, cut single-panel redraws from 55 to 19 in 200
-    random changes (`python -m roofline_lab.bench`)."""
+    LIMIT_SLACK beyond the data (no ratchet), moves to the data's (padded, whole-decade) limit.
+    Landing a decade further out cut single-panel redraws from 32 to 19 in 200 random changes
+    (`python -m roofline_lab.bench`) but left two empty decades above the data; with the panel
+    cache both keep p95 near 20 ms, so the limits stay tight."""
     lo, hi = (float(v) for v in current)
-    if want[0] < lo:
-        lo = want[0] / LIMIT_GROWTH
-    elif want[0] / lo > LIMIT_SLACK:
-        lo = float(want[0]) / LIMIT_GROWTH
-    if want[1] > hi:
-        hi = want[1] * LIMIT_GROWTH
-    elif hi / want[1] > LIMIT_SLACK:
-        hi = float(want[1]) * LIMIT_GROWTH
+    if want[0] < lo or want[0] / lo > LIMIT_SLACK:
+        lo = float(want[0])
+    if want[1] > hi or hi / want[1] > LIMIT_SLACK:
+        hi = float(want[1])
     return lo, hi
 
 
@@ -139,6 +135,8 @@ class ExplorerPanels:
         self._legend_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._data_boxes: list[tuple[float, float, float, float]] = []
+        self._point_boxes: list[tuple[float, float, float, float]] = []  # the seed points' markers
+        self._curve_points: list[np.ndarray] = [np.zeros((0, 2))] * 3  # panels (b), (c): curve pixels
         self._star_placed: tuple[float, float, float, float] | None = None  # star box the seed labels avoid
         self._seed_zone: list[tuple[float, float, float, float]] = []  # boxes seed labels could take
         self._ridge_zone: list[tuple[float, float, float, float]] = []

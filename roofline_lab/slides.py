@@ -166,7 +166,7 @@ def save_figure(fig: Figure, path: str | Path, caption: str = "", *, width_chars
         raise ValueError(f"folder {str(path.parent)!r} does not exist (saving {path.name!r})")
     font = 9 * (TALK_FONT_SCALE if is_talk_style(fig) else 1.0)
     chars = int(width_chars * fig.get_figwidth() / 12 * 9 / font)
-    text = "\n".join(textwrap.wrap(caption, width=max(chars, 40))) if caption else ""
+    text = "\n".join(textwrap.wrap(caption, width=max(chars, 40), break_on_hyphens=False)) if caption else ""
     note = fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=font, family="monospace") if text else None
     try:
         with _all_drawn(fig):

@@ -51,7 +51,7 @@ from roofline_lab.explorer import (
     explorer_view,
     updated_state,
 )
-from roofline_lab.figure import LAYERS, TALK_SIZE_INCHES, Blitter, ExplorerFigure
+from roofline_lab.figure import LAYERS, SIZE_INCHES, TALK_SIZE_INCHES, Blitter, ExplorerFigure
 from roofline_lab.frames import png_rgba, send_cheap_frames
 from roofline_lab.hardware import get_gpu, gpu_names
 from roofline_lab.models import get_model, model_names
@@ -148,7 +148,7 @@ def _new_figure() -> Any:
     """The explorer's figure, not auto-shown (the explorer displays it in its own box), with
     ipympl's header, footer, toolbar and resize handle off."""
     with plt.ioff():
-        figure = plt.figure(figsize=(12, 4.4), dpi=SCREEN_DPI)
+        figure = plt.figure(figsize=SIZE_INCHES, dpi=SCREEN_DPI)
     canvas = figure.canvas
     for attr in ("header_visible", "footer_visible", "resizable", "toolbar_visible"):
         if hasattr(canvas, attr):

@@ -68,6 +68,14 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
             for t in labels:
                 if _overlap(t.get_window_extent(renderer), star):
                     problems.append(f"label {t.get_text()!r} covers the current-point star")
+        if ax is panels.ax_roof:  # no label sits on a seed point (its own sits beside it)
+            centres = np.concatenate([ax.transData.transform(np.asarray(series["points"].get_xydata(), dtype=float))
+                                      for series in (panels.decode, panels.prefill)])
+            for t in labels:
+                b = t.get_window_extent(renderer)
+                for x, y in centres:
+                    if b.x0 < x < b.x1 and b.y0 < y < b.y1:
+                        problems.append(f"label {t.get_text()!r} covers a seed point")
         for legend in panels.legends(ax):
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
@@ -93,6 +101,7 @@ STATES = [
     # seen in screenshots: KV traffic bunches b=8/64/156/512 around the star; b=64 under the star
     dict(kv=True, context_len=65536, batch=512),
     dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm"),
+    dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm", tp=8),  # b=512 sat on a point
 ]
 
 
@@ -113,7 +122,8 @@ def test_every_text_fits_over_a_grid_of_states(ex, talk):
               for p in ("decode", "prefill"))]
     for state in grid:
         ex.set(**{**dict(batch=1, gpu="a100-lab", model="8b-lab", weight_dtype="fp16", compute_dtype="fp16",
-                         context_len=0, kv=False, bandwidth_fraction=1.0, phase="decode", prompt_len=2048), **state})
+                         context_len=0, kv=False, bandwidth_fraction=1.0, phase="decode", prompt_len=2048,
+                         tp=1), **state})
         problems = layout_problems(ex)
         if problems:
             found[str(state)] = problems

@@ -7,11 +7,12 @@ matplotlib.use("Agg")
 
 import pytest
 
-from roofline_lab.panels import LIMIT_GROWTH, LIMIT_SLACK, follow_limits
+from roofline_lab.panels import LIMIT_SLACK, follow_limits
 
 
-def test_a_side_the_data_crosses_lands_one_growth_step_past_it():
-    assert follow_limits((1.0, 100.0), (0.5, 200.0)) == (0.5 / LIMIT_GROWTH, 200.0 * LIMIT_GROWTH)
+def test_a_side_the_data_crosses_lands_on_the_data():
+    assert follow_limits((1.0, 100.0), (0.5, 200.0)) == (0.5, 200.0)
+    assert follow_limits((1.0, 100.0), (2.0, 1e3)) == (1.0, 1e3)  # the other side holds
 
 
 def test_limits_hold_while_the_data_stays_inside_and_within_the_slack():
@@ -20,8 +21,8 @@ def test_limits_hold_while_the_data_stays_inside_and_within_the_slack():
 
 def test_a_side_left_more_than_the_slack_behind_comes_back():
     lo, hi = follow_limits((1e-3, 1e6), (1e-3 * LIMIT_SLACK * 2, 1e6 / LIMIT_SLACK / 2))
-    assert lo == pytest.approx(1e-3 * LIMIT_SLACK * 2 / LIMIT_GROWTH)
-    assert hi == pytest.approx(1e6 / LIMIT_SLACK / 2 * LIMIT_GROWTH)
+    assert lo == pytest.approx(1e-3 * LIMIT_SLACK * 2)
+    assert hi == pytest.approx(1e6 / LIMIT_SLACK / 2)
 
 
 def test_the_explorer_comes_back_near_its_limits_after_an_extreme_state():
@@ -37,5 +38,21 @@ def test_the_explorer_comes_back_near_its_limits_after_an_extreme_state():
     assert grown[2][1] / start[2][1] > 1e3, "the extreme state should widen panel (c)"
     ex.set(model="8b-lab", gpu="a100-lab", batch=64, context_len=0, kv=False)
     for before, (lo, hi) in zip(start, (ax.get_ylim() for ax in ex.figure.axes[:3]), strict=True):
-        assert before[0] / lo <= LIMIT_GROWTH and hi / before[1] <= LIMIT_GROWTH, (before, (lo, hi))
+        assert (lo, hi) == pytest.approx(before), (before, (lo, hi))
+    ex.close()
+
+
+def test_after_a_jump_no_panel_keeps_a_decade_of_nothing_above_its_data():
+    """Moving from the A100 lab preset to 70B on 8 x H100 grows panels (a) and (b); their tops land
+    within the plot's padding (x3, rounded up to a decade) of the highest thing drawn."""
+    from roofline_lab.widgets import RooflineExplorer
+
+    ex = RooflineExplorer(kv=True, context_len=4096, batch=512)
+    ex.set(gpu="h100-sxm", model="llama-3-70b", tp=8, batch=64, context_len=8192)
+    view = ex.view
+    tops = {0: max(view.peak_flops, *view.decode_y, *view.prefill_y, view.point[1]),
+            1: max(*view.tokens_per_s, view.batch_tokens_per_s),
+            2: max(*view.step_ms, view.batch_step_ms)}
+    for i, top in tops.items():
+        assert ex.figure.axes[i].get_ylim()[1] <= 30 * top, (i, ex.figure.axes[i].get_ylim(), top)
     ex.close()
