@@ -21,7 +21,7 @@ import numpy as np
 
 from roofline_lab.blitter import LAYERS, PANEL_CACHE, Blitter
 from roofline_lab.explorer import ExplorerView
-from roofline_lab.labels import text_size
+from roofline_lab.labels import PathLabel, outline_size, text_size
 from roofline_lab.layout import GAP, LabelRequest, label_box, overlaps, place_labels
 from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
 from roofline_lab.units import marker_number
@@ -72,7 +72,11 @@ class ExplorerFigure(ExplorerPanels):
         return lowest, panels
 
     def _size(self, label: Any) -> Any:
+        """text -> (width, height) in pixels as `label` draws it: a PathLabel's outline box (what
+        it stamps and what its window extent says), a Text's laid-out size."""
         dpi, fs = self.figure.dpi, label.get_fontsize()
+        if isinstance(label, PathLabel):
+            return lambda text: outline_size(text, fs, dpi)
         return lambda text: text_size(text, fs, dpi)[:2]
 
     def _px(self, ax: Any, x: float, y: float) -> tuple[float, float]:

@@ -109,6 +109,13 @@ def _sprite(text: str, fontsize: float, rotation: float, glyphs: bool, rgba: tup
     return np.asarray(canvas.buffer_rgba())[::-1].copy()
 
 
+def outline_size(text: str, fontsize: float, dpi: float) -> tuple[float, float]:
+    """(width, height) in pixels of the outline a PathLabel draws for `text` (unrotated): the
+    box its window extent reports, from the cached glyphs (no font layout)."""
+    _marker, _size, w, h = _label_marker(text, fontsize, 0.0, GLYPH_CACHE)
+    return w * dpi / 72, h * dpi / 72
+
+
 def _check_align(ha: str, va: str) -> None:
     if ha not in _ALIGN_X or va not in _ALIGN_Y:
         raise ValueError(f"ha must be left/center/right and va bottom/center/top, got {ha!r}, {va!r}")
@@ -299,4 +306,4 @@ def make_label(ax: Axes, text: str = "", xy: tuple[float, float] = (1.0, 1.0), *
 
 
 __all__ = ["GLYPH_CACHE", "LABEL_CLASS", "SPRITES", "LogTickLabels", "PathLabel", "TextLabel", "make_label",
-           "text_size"]
+           "outline_size", "text_size"]
