@@ -367,7 +367,7 @@ class RooflineExplorer:
         from roofline_lab.slides import set_talk_style
 
         set_talk_style(self.figure, on)
-        self.figure.set_size_inches(*(TALK_SIZE_INCHES if on else (12, 4.4)), forward=True)
+        self.figure.set_size_inches(*(TALK_SIZE_INCHES if on else SIZE_INCHES), forward=True)
         if self._box is not None:
             (self._box.add_class if on else self._box.remove_class)("roofline-talk")
         self._panels.relayout()

@@ -22,6 +22,7 @@ from PIL import Image
 
 from roofline_lab import slides
 from roofline_lab.explorer import BATCH_OPTIONS
+from roofline_lab.panels import SIZE_INCHES
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
 from roofline_lab.presets import PRESETS, capstone_presets, frontier_presets, get_preset, preset_names
@@ -317,6 +318,7 @@ def test_talk_style_enlarges_the_same_artists_in_one_redraw_without_a_new_figure
     explorer.apply_preset("batch 64 free lunch")
     explorer.talk = False
     assert not explorer.talk
+    assert tuple(fig.get_size_inches()) == pytest.approx(SIZE_INCHES)  # back to the notebook size
     assert (title.get_fontsize(), xlabel.get_fontsize(), roof.get_linewidth()) == \
         (before["title"], before["xlabel"], before["line"])
     assert ridge_label.get_markersize() == pytest.approx(before["ridge"])
