@@ -35,7 +35,7 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
           "prefill": ((5, -5, "left", "top"), (-5, 3, "right", "bottom"), (5, 3, "left", "bottom"),
                       (-5, -5, "right", "top")),
           "marker": tuple((sx * d, dy, "left" if sx > 0 else "right", "top" if dy < 0 else "bottom")
-                          for dy in (-7, 7, -22, 22, -38, 38) for d in (9, 22, 40) for sx in (1, -1))
+                          for dy in (-7, 7, -22, 22, -38, 38, -56, 56, -76, 76) for d in (9, 22, 40) for sx in (1, -1))
           + tuple((0, sy * d, "center", "bottom" if sy > 0 else "top") for d in (12, 26, 44) for sy in (1, -1)),
           "ridge": ((0, 10, "center", "bottom"), (8, -6, "left", "top"), (-8, -6, "right", "top"))}
 
@@ -110,7 +110,8 @@ class ExplorerFigure(ExplorerPanels):
             self._star_placed = self._star_box(view)
             request = LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))
             (got,) = place_labels([request], self._size(ridge), ax_box,
-                                  [*self._legend_boxes[0], *self._roof_boxes, self._star_placed])
+                                  [*self._legend_boxes[0], *self._roof_boxes, self._star_placed,
+                                   *self._seed_boxes(view)])
             self._ridge_zone = _zone([got], self._size(ridge))
             self._set_label(ridge, got)
             self._roof_boxes.append(label_box(anchor, self._size(ridge)(got[0]), got[2]))
@@ -120,6 +121,13 @@ class ExplorerFigure(ExplorerPanels):
         x, y = self._px(self.ax_roof, *view.point)
         r = (self.current.get_markersize() + self.current.get_markeredgewidth()) * self.figure.dpi / 72 / 2
         return (round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1))
+
+    def _seed_boxes(self, view: ExplorerView) -> list[tuple[float, float, float, float]]:
+        """The seed points' marker boxes in pixels (prefill's, then decode's)."""
+        return [self._marker_box(series["points"], self._px(self.ax_roof, x, y))
+                for series, xs, ys in ((self.prefill, view.prefill_x, view.prefill_y),
+                                       (self.decode, view.decode_x, view.decode_y))
+                for x, y in zip(xs, ys, strict=True)]
 
     def _marker_box(self, line: Any, anchor: tuple[float, float]) -> tuple[float, float, float, float]:
         """A point marker's box in pixels around its anchor, less the gap labels keep (so a label
@@ -181,9 +189,7 @@ class ExplorerFigure(ExplorerPanels):
                 artists.append(label)
         size = self._size(artists[0])
         self._star_placed = self._star_box(view)
-        self._point_boxes = [self._marker_box(series["points"], r.anchor)
-                             for series, r in zip([self.prefill] * len(self.prefill["labels"])
-                                                  + [self.decode] * len(self.decode["labels"]), requests, strict=True)]
+        self._point_boxes = self._seed_boxes(view)
         placed = place_labels(requests, size, tuple(ax.bbox.extents),
                               [*self._legend_boxes[0], *self._roof_boxes, self._star_placed, *self._point_boxes])
         self._data_boxes = []
@@ -232,7 +238,7 @@ class ExplorerFigure(ExplorerPanels):
         self.current.set_data([view.point[0]], [view.point[1]])
         marks = [(self.ax_roof, self.current_text, view.point, view.current_label + suffix,
                   [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, *self._point_boxes,
-                   self._star_box(view)], self._curve_points[0])]
+                   self._star_box(view)], None)]  # the point is on the roofline: no room clear of it
         for i, key, y, unit in ((1, "tps", view.batch_tokens_per_s, "tok/s"), (2, "lat", view.batch_step_ms, "ms")):
             s = self.sweeps[key]
             s["marker"].set_data([view.batch], [y])
@@ -241,10 +247,17 @@ class ExplorerFigure(ExplorerPanels):
         for ax, label, xy, text, hard, curve in marks:
             label.set_position(xy)
             anchor, size = self._px(ax, *xy), self._size(label)
-            request = [LabelRequest(text, anchor, "marker", self._cands("marker"))]
-            (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard + self._near(curve, anchor))
-            if got is not None and any(overlaps(label_box(anchor, size(got[0]), got[2]), box) for box in hard):
-                # no room clear of the curve too: clear of the other texts and the legend comes first
+            cands = self._cands("marker")
+            request = [LabelRequest(text, anchor, "marker", cands)]
+            got = None
+            if curve is not None:  # first, close by and clear of the curve too
+                reach = 22 * self.figure.dpi / 72 + 0.01
+                close = [c for c in cands if abs(c[0]) <= reach and abs(c[1]) <= reach]
+                (got,) = place_labels([LabelRequest(text, anchor, "marker", close)], size, tuple(ax.bbox.extents),
+                                      hard + self._near(curve, anchor))
+                if got is not None and any(overlaps(label_box(anchor, size(got[0]), got[2]), box) for box in hard):
+                    got = None  # a fallback onto another text: no
+            if got is None:
                 (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard)
             self._set_label(label, got)
 

@@ -62,6 +62,13 @@ def overlaps(a: Box, b: Box, gap: float = 0.0) -> bool:
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
+def _shared_area(a: Box, b: Box, gap: float = 0.0) -> float:
+    """Area of a and b (grown by gap) in common, pixels^2."""
+    w = min(a[2], b[2] + gap) - max(a[0], b[0] - gap)
+    h = min(a[3], b[3] + gap) - max(a[1], b[1] - gap)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
 def inside(a: Box, bounds: Box) -> bool:
     return a[0] >= bounds[0] and a[1] >= bounds[1] and a[2] <= bounds[2] and a[3] <= bounds[3]
 
@@ -120,10 +127,12 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
             placed.append([[req.text], req.anchor, got[0], got[1], req.series, index, [req.anchor]])
             continue
         mates = [i for i, p in enumerate(placed) if p[4] == req.series]
-        if not mates:  # nothing to merge with: take the first candidate that stays inside
+        if not mates:  # nothing to merge with: the candidate inside that covers the least
             w_h = size(req.text)
-            c = next((c for c in req.candidates if inside(label_box(req.anchor, w_h, c), bounds)),
-                     req.candidates[0])
+            taken = [p[3] for p in placed] + list(obstacles)
+            inside_ones = [c for c in req.candidates if inside(label_box(req.anchor, w_h, c), bounds)]
+            c = min(inside_ones, key=lambda c: sum(_shared_area(label_box(req.anchor, w_h, c), t, GAP) for t in taken),
+                    default=req.candidates[0])
             placed.append([[req.text], req.anchor, c, label_box(req.anchor, w_h, c), req.series, index, [req.anchor]])
             continue
         mate = placed[mates[-1]]
