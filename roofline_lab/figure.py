@@ -163,7 +163,9 @@ class ExplorerFigure(ExplorerPanels):
         reach = (1.0,) if kind == "marker" else (1.0, 2.5, clear / 5)  # seed labels may step further out
         return [(dx * k * r, dy * k * r, ha, va) for r in reach for dx, dy, ha, va in _POINT[kind]]
 
-    def _set_label(self, label: Any, got: Any) -> None:
+    def _set_label(self, label: Any, got: Any, data_at: dict[Any, Any] | None = None) -> None:
+        """Show `label` as placed. data_at: anchor pixels -> data point, for labels that may move
+        to another point's anchor (a merged seed label); others stay where their caller put them."""
         k = 72 / self.figure.dpi
         if got is None:
             label.set_visible(False)
@@ -171,8 +173,8 @@ class ExplorerFigure(ExplorerPanels):
         text, anchor, (dx, dy, ha, va) = got
         label.set_visible(True)
         label.set_text(text)
-        if label.axes is self.ax_roof and label is not self.roof["ridge_label"]:  # a merged label may move
-            label.set_position(tuple(self.ax_roof.transData.inverted().transform(anchor)))
+        if data_at is not None:
+            label.set_position(data_at[anchor])
         label.set_offset((dx * k, dy * k), ha, va)
 
     def _update_data(self, view: ExplorerView) -> None:
@@ -181,11 +183,13 @@ class ExplorerFigure(ExplorerPanels):
         ax = self.ax_roof
         update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
         update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
-        requests, artists = [], []
+        requests, artists, data_at = [], [], {}
         for kind, series in (("prefill", self.prefill), ("decode", self.decode)):
             xs, ys = series["points"].get_data()
             for label, x, y in zip(series["labels"], xs, ys, strict=True):
-                requests.append(LabelRequest(label.get_text(), self._px(ax, x, y), kind, self._cands(kind)))
+                anchor = self._px(ax, x, y)
+                data_at[anchor] = (x, y)
+                requests.append(LabelRequest(label.get_text(), anchor, kind, self._cands(kind)))
                 artists.append(label)
         size = self._size(artists[0])
         self._star_placed = self._star_box(view)
@@ -194,7 +198,7 @@ class ExplorerFigure(ExplorerPanels):
                               [*self._legend_boxes[0], *self._roof_boxes, self._star_placed, *self._point_boxes])
         self._data_boxes = []
         for label, got in zip(artists, placed, strict=True):
-            self._set_label(label, got)
+            self._set_label(label, got, data_at)
             if got is not None:
                 self._data_boxes.append(label_box(got[1], size(got[0]), got[2]))
         self._seed_zone = _zone(placed, size)
