@@ -137,10 +137,16 @@ class ExplorerFigure(ExplorerPanels):
 
     @staticmethod
     def _line_pixels(ax: Any, line: Any) -> np.ndarray:
-        """A line's finite points in pixels, (n, 2)."""
+        """A line's finite points in pixels, (n, 2), on log-log axes: pixels are affine in
+        log10 of the data, so two transformed corners give all of them."""
         xy = np.asarray(line.get_xydata(), dtype=float)
         xy = xy[np.all(np.isfinite(xy) & (xy > 0), axis=1)]
-        return ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
+        if not len(xy):
+            return np.zeros((0, 2))
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        corners = ax.transData.transform([(x0, y0), (x1, y1)])
+        lo, hi = np.log10([x0, y0]), np.log10([x1, y1])
+        return corners[0] + (np.log10(xy) - lo) * (corners[1] - corners[0]) / (hi - lo)
 
     @staticmethod
     def _near(points: np.ndarray, anchor: tuple[float, float], reach: float = 90.0,
