@@ -14,6 +14,7 @@ static pictures changed, which is what `roofline_lab.blitter.Blitter` takes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,18 @@ _POINT = {"decode": ((-5, 3, "right", "bottom"), (5, -5, "left", "top"), (-5, -5
                           for dy in (-7, 7, -22, 22, -38, 38, -56, 56, -76, 76) for d in (9, 22, 40) for sx in (1, -1))
           + tuple((0, sy * d, "center", "bottom" if sy > 0 else "top") for d in (12, 26, 44) for sy in (1, -1)),
           "ridge": ((0, 10, "center", "bottom"), (8, -6, "left", "top"), (-8, -6, "right", "top"))}
+
+
+@functools.lru_cache(maxsize=64)
+def _candidates(kind: str, px_per_point: float, clear: float) -> tuple[tuple[float, float, str, str], ...]:
+    """Label offsets in pixels for `kind` ("near": the marker ones within 22 pt), seed labels
+    stepping further out (up to `clear` points, past the star)."""
+    if kind == "near":
+        reach = 22 * px_per_point + 0.01
+        return tuple(c for c in _candidates("marker", px_per_point, clear) if abs(c[0]) <= reach and abs(c[1]) <= reach)
+    reach = (1.0,) if kind == "marker" else (1.0, 2.5, clear / 5)
+    k = px_per_point
+    return tuple((dx * k * r, dy * k * r, ha, va) for r in reach for dx, dy, ha, va in _POINT[kind])
 
 
 def _zone(placed: list[Any], size: Any) -> list[tuple[float, float, float, float]]:
@@ -91,9 +104,6 @@ class ExplorerFigure(ExplorerPanels):
         ax_box = tuple(ax.bbox.extents)
         self._roof_boxes = []
         lo, hi = ax.get_xlim()
-        xs = np.geomspace(lo, hi, 120)  # the roofline's pixels, for the current point's label to keep off
-        self._curve_points[0] = ax.transData.transform(np.column_stack([xs, np.minimum(view.peak_flops,
-                                                                                     view.mem_bandwidth * xs)]))
         edge = min(max(view.ridge, lo), hi)
         for name, x_data, side in (("memory_text", edge / 1.15, -1), ("compute_text", edge * 1.15, 1)):
             label = r[name]
@@ -123,7 +133,8 @@ class ExplorerFigure(ExplorerPanels):
         return (round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1))
 
     def _seed_boxes(self, view: ExplorerView) -> list[tuple[float, float, float, float]]:
-        """The seed points' marker boxes in pixels (prefill's, then decode's)."""
+        """The seed points' marker boxes in pixels (prefill's, then decode's), where `view` puts
+        them (the roof layer places the ridge label before the points move)."""
         return [self._marker_box(series["points"], self._px(self.ax_roof, x, y))
                 for series, xs, ys in ((self.prefill, view.prefill_x, view.prefill_y),
                                        (self.decode, view.decode_x, view.decode_y))
@@ -163,11 +174,9 @@ class ExplorerFigure(ExplorerPanels):
         """Whether a star box meets a box of `zone` (the boxes labels were offered: it may move them)."""
         return any(star is not None and overlaps(star, box) for star in stars for box in zone)
 
-    def _cands(self, kind: str) -> list[tuple[float, float, str, str]]:
-        k = self.figure.dpi / 72
+    def _cands(self, kind: str) -> tuple[tuple[float, float, str, str], ...]:
         clear = (self.current.get_markersize() + self.current.get_markeredgewidth()) / 2 + 2  # past the star, pt
-        reach = (1.0,) if kind == "marker" else (1.0, 2.5, clear / 5)  # seed labels may step further out
-        return [(dx * k * r, dy * k * r, ha, va) for r in reach for dx, dy, ha, va in _POINT[kind]]
+        return _candidates(kind, self.figure.dpi / 72, clear)
 
     def _set_label(self, label: Any, got: Any, data_at: dict[Any, Any] | None = None) -> None:
         """Show `label` as placed. data_at: anchor pixels -> data point, for labels that may move
@@ -189,7 +198,7 @@ class ExplorerFigure(ExplorerPanels):
         ax = self.ax_roof
         update_points(self.decode, view.decode_x, view.decode_y, view.decode_labels)
         update_points(self.prefill, view.prefill_x, view.prefill_y, view.prefill_labels)
-        requests, artists, data_at = [], [], {}
+        requests, artists, points, data_at = [], [], [], {}
         for kind, series in (("prefill", self.prefill), ("decode", self.decode)):
             xs, ys = series["points"].get_data()
             for label, x, y in zip(series["labels"], xs, ys, strict=True):
@@ -197,9 +206,10 @@ class ExplorerFigure(ExplorerPanels):
                 data_at[anchor] = (x, y)
                 requests.append(LabelRequest(label.get_text(), anchor, kind, self._cands(kind)))
                 artists.append(label)
+                points.append(self._marker_box(series["points"], anchor))
         size = self._size(artists[0])
         self._star_placed = self._star_box(view)
-        self._point_boxes = self._seed_boxes(view)
+        self._point_boxes = points
         placed = place_labels(requests, size, tuple(ax.bbox.extents),
                               [*self._legend_boxes[0], *self._roof_boxes, self._star_placed, *self._point_boxes])
         self._data_boxes = []
@@ -257,14 +267,11 @@ class ExplorerFigure(ExplorerPanels):
         for ax, label, xy, text, hard, curve in marks:
             label.set_position(xy)
             anchor, size = self._px(ax, *xy), self._size(label)
-            cands = self._cands("marker")
-            request = [LabelRequest(text, anchor, "marker", cands)]
+            request = [LabelRequest(text, anchor, "marker", self._cands("marker"))]
             got = None
             if curve is not None:  # first, close by and clear of the curve too
-                reach = 22 * self.figure.dpi / 72 + 0.01
-                close = [c for c in cands if abs(c[0]) <= reach and abs(c[1]) <= reach]
-                (got,) = place_labels([LabelRequest(text, anchor, "marker", close)], size, tuple(ax.bbox.extents),
-                                      hard + self._near(curve, anchor))
+                (got,) = place_labels([LabelRequest(text, anchor, "marker", self._cands("near"))], size,
+                                      tuple(ax.bbox.extents), hard + self._near(curve, anchor))
                 if got is not None and any(overlaps(label_box(anchor, size(got[0]), got[2]), box) for box in hard):
                     got = None  # a fallback onto another text: no
             if got is None:

@@ -136,7 +136,7 @@ class ExplorerPanels:
         self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._data_boxes: list[tuple[float, float, float, float]] = []
         self._point_boxes: list[tuple[float, float, float, float]] = []  # the seed points' markers
-        self._curve_points: list[np.ndarray] = [np.zeros((0, 2))] * 3  # panels (b), (c): curve pixels
+        self._curve_points: list[np.ndarray] = [np.zeros((0, 2))] * 3  # curve pixels of panels (b) and (c)
         self._star_placed: tuple[float, float, float, float] | None = None  # star box the seed labels avoid
         self._seed_zone: list[tuple[float, float, float, float]] = []  # boxes seed labels could take
         self._ridge_zone: list[tuple[float, float, float, float]] = []
