@@ -6,8 +6,8 @@ print the median and p95 per control. In the same run, time a naive `interact`-s
 callback that rebuilds the same three-panel figure from scratch for each change, and
 print the ratio. Targets: median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz
 frames), >= 20x the naive. Then the same changes with each speed device taken away in
-turn (PathLabel -> Text labels, PathLabel's glyph cache and sprites, the third blit layer, the panel
-cache, the stamped texts and legends), so each one shows what it pays.
+turn (PathLabel -> Text labels, PathLabel's glyph cache and sprites, the tinted fills, the third
+blit layer, the panel cache, the stamped texts and legends), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
 printed too).
@@ -97,28 +97,29 @@ def time_naive(rebuilds: int, seed: int) -> list[float]:
 
 def _variants(changes: int, seed: int, median: float, p95: float) -> None:
     """The same changes with one speed device taken away at a time."""
-    from roofline_lab import labels
+    from roofline_lab import blitter, labels
 
     print("\nwhat each speed device pays (same changes; median / p95 ms, batch-only median):")
     print(f"  {'all on (default)':<44}{median:>8.2f}{p95:>8.2f}")
-    runs = [("Text labels instead of PathLabel", dict(), ("LABEL_CLASS", labels.TextLabel)),
-            ("PathLabel without its glyph cache", dict(), ("GLYPH_CACHE", False)),
-            ("PathLabel without its sprites", dict(), ("SPRITES", False)),
+    runs = [("Text labels instead of PathLabel", dict(), (labels, "LABEL_CLASS", labels.TextLabel)),
+            ("PathLabel without its glyph cache", dict(), (labels, "GLYPH_CACHE", False)),
+            ("PathLabel without its sprites", dict(), (labels, "SPRITES", False)),
+            ("fills drawn, not copied from a tinted panel", dict(), (blitter, "TINTS", False)),
             ("two blit layers (roof drawn with the data)", dict(layers=("data", "fast")), None),
             ("one blit layer", dict(layers=("fast",)), None),
             ("no panel cache (every limit change redraws)", dict(panel_cache=0), None),
             ("no text/legend stamps in panel redraws", dict(stamps=False), None)]
     for name, kwargs, patch in runs:
-        old = getattr(labels, patch[0]) if patch else None
+        old = getattr(patch[0], patch[1]) if patch else None
         if patch:
-            setattr(labels, patch[0], patch[1])
+            setattr(patch[0], patch[1], patch[2])
             labels._label_marker.cache_clear()
             labels._sprite.cache_clear()
         try:
             times, _ = time_explorer(changes, seed, **kwargs)
         finally:
             if patch:
-                setattr(labels, patch[0], old)
+                setattr(patch[0], patch[1], old)
                 labels._label_marker.cache_clear()
                 labels._sprite.cache_clear()
         every = [t for ts in times.values() for t in ts]

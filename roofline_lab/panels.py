@@ -131,6 +131,9 @@ class ExplorerPanels:
                                 *self.prefill["labels"],
                                 *(x for s in self.sweeps.values() for x in s.values() if x not in self.fast)]
         self.layers: dict[str, list[Any]] = {"roof": list(self.roof.values()), "data": self.data, "fast": self.fast}
+        #: Translucent fills spanning their axes' height -> panel index (the Blitter tints them).
+        self.fills: dict[Any, int] = {self.roof["memory_region"]: 0, self.roof["compute_region"]: 0,
+                                      self.sweeps["tps"]["wall_region"]: 1, self.sweeps["lat"]["wall_region"]: 2}
         self.bounds: list[float] = [0.0, 0.0, 0.0, float(fig.bbox.width)]  # strip edges between panels, pixels
         self._legend_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
         self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]

@@ -182,3 +182,31 @@ def test_blitted_frames_equal_a_full_draw_with_stamped_texts_and_cached_panels()
         assert ex._blitter.panel_draws > 0 and ex._blitter._stamps  # the shortcuts were taken
     finally:
         ex.close()
+
+
+def test_tinted_fills_equal_the_rectangles_agg_draws():
+    """The Blitter copies the roofline's regions and the memory wall's from a tinted panel
+    picture: the pixels equal those of drawing the translucent rectangles, over random states
+    (the fills move with the ridge, the wall and the limits)."""
+    from roofline_lab import blitter
+
+    ex = RooflineExplorer(kv=True, context_len=4096)
+    rng = random.Random(7)
+    pastes = 0
+    try:
+        assert set(ex._blitter._fills.values()) == {0, 1, 2}  # all four fills are tinted
+        for k in range(12):
+            control = ex.controls[rng.choice(("weight_dtype", "gpu", "model", "context_len"))]
+            control.value = rng.choice([v for v in _options(control) if v != control.value])
+            tinted = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+            pastes += len(ex._blitter._tints)
+            blitter.TINTS = False
+            try:
+                ex._render(full=True)
+            finally:
+                blitter.TINTS = True
+            np.testing.assert_array_equal(tinted, np.asarray(ex.figure.canvas.buffer_rgba()), err_msg=str(k))
+            ex._render(full=True)
+        assert pastes > 0
+    finally:
+        ex.close()

@@ -22,9 +22,9 @@ from PIL import Image
 
 from roofline_lab import slides
 from roofline_lab.explorer import BATCH_OPTIONS
-from roofline_lab.panels import SIZE_INCHES
 from roofline_lab.hardware import get_gpu
 from roofline_lab.models import get_model
+from roofline_lab.panels import SIZE_INCHES
 from roofline_lab.presets import PRESETS, capstone_presets, frontier_presets, get_preset, preset_names
 from roofline_lab.serving import VARIANTS, best_decode_batch, decode_frontier, get_problem, reference_plan
 from roofline_lab.step_model import (
