@@ -71,7 +71,7 @@ class Blitter:
             merged[name].sort(key=lambda a: a not in self._fills)  # stable: fills first
         self.layers = merged
         self._tints: OrderedDict[Any, tuple[int, int, int, int, np.ndarray]] = OrderedDict()
-        self._shown: list[Any] = [None] * len(panels.axes)  # the key of each panel's static picture now
+        self._shown: list[Any] = [None] * len(panels.axes)  # each panel's static picture now: (key, pixels)
         self._backgrounds: dict[str, Any] = {}
         self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
         self._stamps: dict[Any, tuple[Bbox, Any]] = {}
@@ -95,7 +95,7 @@ class Blitter:
         for i, (key, strip) in enumerate(zip(self.panels.panel_keys(), self.panels.strips(), strict=True)):
             self._panel_cache[i].clear()
             self._panel_cache[i][key] = self.canvas.copy_from_bbox(strip)
-            self._shown[i] = key
+            self._shown[i] = (key, self._panel_cache[i][key])
         self._draw_from(0)
         self.full_draws += 1
 
@@ -113,22 +113,22 @@ class Blitter:
         if not fill.get_visible():
             return
         i = self._fills[fill]
-        r0, r1, c0, c1, tinted = self._tint(fill, i, self._shown[i])
+        r0, r1, c0, c1, tinted = self._tint(fill, i, *self._shown[i])
         left, right = _columns(fill)
         x0, x1 = max(left, c0), min(right, c1)
         if x1 > x0:
             np.asarray(self.canvas.buffer_rgba())[r0:r1, x0:x1] = tinted[:, x0 - c0:x1 - c0]
 
-    def _tint(self, fill: Any, i: int, key: Any) -> tuple[int, int, int, int, np.ndarray]:
-        """Panel i's static picture (`key`) under `fill` drawn across its whole axes: the rows
-        and columns it changes (buffer pixels, top row first) and their pixels."""
+    def _tint(self, fill: Any, i: int, key: Any, static: Any) -> tuple[int, int, int, int, np.ndarray]:
+        """Panel i's static picture (`key`; its pixels `static`) under `fill` drawn across the
+        whole axes: the rows and columns it changes (buffer pixels, top row first), their pixels."""
         name = (id(fill), key)
         if name in self._tints:
             return self._tints[name]
         strip, ax = self.panels.strips()[i], fill.axes
         renderer = self.canvas.get_renderer()
         now = self.canvas.copy_from_bbox(strip)
-        self.canvas.restore_region(self._panel_cache[i][key])
+        self.canvas.restore_region(static)
         whole = Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor=fill.get_facecolor(), edgecolor="none",
                           linewidth=0, antialiased=fill.get_antialiased())
         whole.set_figure(self.figure)
@@ -149,10 +149,10 @@ class Blitter:
 
     def _panel(self, i: int, key: Any, strip: Bbox) -> None:
         cache = self._panel_cache[i]
-        self._shown[i] = key
         if key in cache:
             cache.move_to_end(key)
             self.canvas.restore_region(cache[key])
+            self._shown[i] = (key, cache[key])
             return
         w, _h = self.figure.bbox.width, self.figure.bbox.height
         self._blank.set_bounds(strip.x0 / w, 0, strip.width / w, 1)
@@ -160,6 +160,7 @@ class Blitter:
         self._blank.draw(renderer)
         self._draw_static(i, renderer)
         cache[key] = self.canvas.copy_from_bbox(strip)
+        self._shown[i] = (key, cache[key])
         self.panel_draws += 1
         while len(cache) > PANEL_CACHE:
             cache.popitem(last=False)
