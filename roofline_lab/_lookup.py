@@ -20,6 +20,8 @@ def normalize(name: str) -> str:
 
 def resolve_key(kind: str, name: object, keys: Collection[str], aliases: Mapping[str, str]) -> str:
     """The catalog key for a name or alias in any case; otherwise raise with the closest names."""
+    if isinstance(name, str) and name in keys:  # already a key: the step model asks this often
+        return name
     known = ", ".join(sorted(keys))
     if not isinstance(name, str):
         raise TypeError(f"{kind} must be a name (a str), got {name!r}; known: {known}")

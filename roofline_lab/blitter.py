@@ -15,7 +15,6 @@ draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers` (la
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
+
+from roofline_lab.pixels import data_pixels
 
 #: Blit layers, bottom to top (see ExplorerFigure.update for the controls that move each).
 LAYERS = ("roof", "data", "fast")
@@ -37,13 +38,11 @@ TINT_CACHE = 64
 
 def _columns(fill: Any) -> tuple[int, int]:
     """The pixel columns a fill spanning its axes' height covers, [left, right): on a log x
-    axis from log10 arithmetic (a window extent costs 0.12 ms), else through transData."""
+    axis by arithmetic (roofline_lab.pixels; a window extent costs 0.12 ms), else through transData."""
     ax, x, w = fill.axes, fill.get_x(), fill.get_width()
-    if ax.get_xscale() == "log" and x > 0 and x + w > 0:
-        lo, hi = (math.log10(v) for v in ax.get_xlim())
-        box = ax.bbox
-        k = box.width / (hi - lo)
-        return round(box.x0 + (math.log10(x) - lo) * k), round(box.x0 + (math.log10(x + w) - lo) * k)
+    left, right = (data_pixels(ax, v, 0.0, ax.get_xaxis_transform()) for v in (x, x + w))
+    if left is not None and right is not None:
+        return round(left[0]), round(right[0])
     (a, _), (b, _) = ax.transData.transform([(x, 1.0), (x + w, 1.0)])
     return round(min(a, b)), round(max(a, b))
 

@@ -25,6 +25,7 @@ from roofline_lab.explorer import ExplorerView
 from roofline_lab.labels import PathLabel, outline_size, text_size
 from roofline_lab.layout import GAP, LabelRequest, label_box, overlaps, place_labels
 from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
+from roofline_lab.pixels import data_pixels
 from roofline_lab.units import marker_number
 
 #: The controls that move the roofline layer and the fast layer (any other control moves 'data').
@@ -93,6 +94,9 @@ class ExplorerFigure(ExplorerPanels):
         return lambda text: text_size(text, fs, dpi)[:2]
 
     def _px(self, ax: Any, x: float, y: float) -> tuple[float, float]:
+        fast = data_pixels(ax, x, y)
+        if fast is not None:
+            return fast
         px = ax.transData.transform((x, y))
         return float(px[0]), float(px[1])
 

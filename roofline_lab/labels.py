@@ -17,6 +17,7 @@ lay the figure out from rendered text extents without drawing.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ from matplotlib.path import Path
 from matplotlib.text import Annotation
 from matplotlib.textpath import TextPath, text_to_path
 from matplotlib.transforms import Affine2D, Bbox, ScaledTranslation
+
+from roofline_lab.pixels import data_pixels
 
 #: PathLabel builds text outlines from cached per-character glyphs (False: one TextPath per text).
 GLYPH_CACHE = True
@@ -138,6 +141,7 @@ class PathLabel(Line2D):
         self._outline: MarkerStyle | None = None
         self._marker_set: MarkerStyle | None = None
         self._box_points = (0.0, 0.0)
+        self._shift_points = (0.0, 0.0)  # centre from anchor, points (offset and alignment)
         ax.add_artist(self)
         self.set_text(text)
 
@@ -180,8 +184,20 @@ class PathLabel(Line2D):
         w, h = self._box_points
         dx = self._offset[0] + _ALIGN_X[self._ha] * w
         dy = self._offset[1] + _ALIGN_Y[self._va] * h
+        self._shift_points = (dx, dy)
         fig = self.axes.get_figure(root=True)
         self.set_transform(self._base + ScaledTranslation(dx / 72, dy / 72, fig.dpi_scale_trans))
+
+    def _centre(self) -> tuple[float, float]:
+        """The text's centre in pixels: what get_transform() gives, by log arithmetic where
+        the base transform allows (roofline_lab.pixels)."""
+        x, y = float(self.get_xdata()[0]), float(self.get_ydata()[0])
+        anchor = data_pixels(self.axes, x, y, self._base)
+        if anchor is None:
+            (px, py), = self.get_transform().transform([(x, y)])
+            return float(px), float(py)
+        k = self.axes.get_figure(root=True).dpi / 72
+        return anchor[0] + self._shift_points[0] * k, anchor[1] + self._shift_points[1] * k
 
     def get_marker(self) -> Any:
         self._sync_marker()
@@ -199,7 +215,7 @@ class PathLabel(Line2D):
         """The text's box in pixels (not the square a marker would claim)."""
         if not self._text.strip():
             return Bbox.null()
-        (x, y), = self.get_transform().transform(np.asarray(self.get_xydata(), dtype=float)[:1])
+        x, y = self._centre()
         k = self.axes.get_figure(root=True).dpi / 72
         w, h = self._box_points[0] * k / 2, self._box_points[1] * k / 2
         return Bbox.from_extents(x - w, y - h, x + w, y + h)
@@ -213,8 +229,8 @@ class PathLabel(Line2D):
             return
         image = _sprite(self._text, self._fontsize, self._rotation, GLYPH_CACHE,
                         mcolors.to_rgba(self.get_color(), self.get_alpha()), renderer.points_to_pixels(1.0))
-        (x, y), = self.get_transform().transform(np.asarray(self.get_xydata(), dtype=float)[:1])
-        if not (np.isfinite(x) and np.isfinite(y)):
+        x, y = self._centre()
+        if not (math.isfinite(x) and math.isfinite(y)):
             return
         gc = renderer.new_gc()
         self._set_gc_clip(gc)

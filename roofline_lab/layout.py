@@ -10,6 +10,7 @@ Boxes are (x0, y0, x1, y1) in pixels, y up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -96,6 +97,13 @@ class LabelRequest:
     candidates: Sequence[Candidate]
 
 
+@functools.lru_cache(maxsize=128)
+def _reach(candidates: tuple[Candidate, ...]) -> tuple[float, float, float, float]:
+    """The smallest and largest dx and dy among candidates (pixels): (dx, dy, dx, dy)."""
+    return (min(c[0] for c in candidates), min(c[1] for c in candidates),
+            max(c[0] for c in candidates), max(c[1] for c in candidates))
+
+
 def merged_text(texts: Sequence[str]) -> str:
     """'b=64', 'b=156', 'b=512' -> 'b=64, 156, 512' (texts without '=' are joined with commas)."""
     prefix = texts[0].split("=", 1)[0] + "=" if "=" in texts[0] else ""
@@ -114,7 +122,12 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
 
     def fit(text: str, anchor: tuple[float, float], candidates: Sequence[Candidate], skip: int) -> tuple | None:
         w_h = size(text)
-        taken = [p[3] for i, p in enumerate(placed) if i != skip] + list(obstacles)
+        if not candidates:
+            return None
+        x0, y0, x1, y1 = _reach(tuple(candidates))  # every candidate box lies in this region:
+        region = (anchor[0] + x0 - w_h[0], anchor[1] + y0 - w_h[1], anchor[0] + x1 + w_h[0], anchor[1] + y1 + w_h[1])
+        taken = [t for t in [p[3] for i, p in enumerate(placed) if i != skip] + list(obstacles)
+                 if overlaps(region, t, GAP)]  # only boxes near it can block one
         for c in candidates:
             box = label_box(anchor, w_h, c)
             if inside(box, bounds) and not any(overlaps(box, t, GAP) for t in taken):

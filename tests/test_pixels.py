@@ -1,0 +1,45 @@
+"""roofline_lab.pixels: data -> pixels by log arithmetic equals matplotlib's transforms."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from roofline_lab.pixels import data_pixels
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=90)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    yield ax
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("limits", [((0.1, 1e4), (1e9, 1e15)), ((3.0, 7.0), (2.0, 5e3)), ((1e4, 0.1), (1e15, 1e9))])
+def test_log_log_pixels_equal_trans_data_and_the_x_axis_transform(ax, limits):
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(*limits[1])
+    rng = np.random.default_rng(0)
+    for x, y in zip(10 ** rng.uniform(-2, 5, 20), 10 ** rng.uniform(8, 16, 20), strict=True):
+        np.testing.assert_allclose(data_pixels(ax, x, y), ax.transData.transform((x, y)), rtol=0, atol=1e-6)
+        frac = float(rng.uniform(-0.5, 1.5))
+        np.testing.assert_allclose(data_pixels(ax, x, frac, ax.get_xaxis_transform()),
+                                   ax.get_xaxis_transform().transform((x, frac)), rtol=0, atol=1e-6)
+
+
+def test_other_axes_transforms_and_values_are_left_to_matplotlib(ax):
+    assert data_pixels(ax, 0.0, 1.0) is None  # log of 0: ask the transform (it says -inf / nan)
+    assert data_pixels(ax, 1.0, float("nan")) is None
+    assert data_pixels(ax, 1.0, 1.0, ax.transAxes) is None
+    ax.set_yscale("linear")
+    assert data_pixels(ax, 1.0, 1.0) is None
+    assert data_pixels(ax, 2.0, 0.5, ax.get_xaxis_transform()) is not None  # x still log
+    ax.set_xscale("symlog")
+    assert data_pixels(ax, 2.0, 0.5, ax.get_xaxis_transform()) is None
