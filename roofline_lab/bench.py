@@ -2,12 +2,13 @@
 
 On Agg, where a redraw renders synchronously, time random control changes (batch, weight
 dtype, GPU, model, context) from setting the widget's `.value` to the finished render, and
-print the median and p95 per control. In the same run, time a naive `interact`-style
-callback that rebuilds the same three-panel figure from scratch for each change, and
-print the ratio. Targets: median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz
-frames), >= 20x the naive. Then the same changes with each speed device taken away in
-turn (PathLabel -> Text labels, PathLabel's glyph cache and sprites, the tinted fills, the third
-blit layer, the panel cache, the stamped texts and legends), so each one shows what it pays.
+print the median and p95 per control. In the same run, between those changes (so both
+meet the machine in the same state), time a naive `interact`-style callback that rebuilds
+the same three-panel figure from scratch for each change, and print the ratio. Targets:
+median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz frames), >= 20x the naive.
+Then the same changes with each speed device taken away in turn (PathLabel -> Text
+labels, PathLabel's glyph cache and sprites, the tinted fills, the third blit layer, the
+panel cache, the stamped texts and legends), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
 printed too).
@@ -21,7 +22,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -40,10 +41,14 @@ def _options(control: object) -> list[object]:
 
 
 def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = None,
-                  panel_cache: int | None = None, stamps: bool = True) -> tuple[dict[str, list[float]], dict[str, int]]:
+                  panel_cache: int | None = None, stamps: bool = True,
+                  between: Callable[[], None] | None = None,
+                  every: int = 20) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Milliseconds per change, by control, for `changes` random changes; and render counts.
     layers: the Blitter's layers (default all three); panel_cache: static panels kept;
-    stamps: whether a redrawn panel stamps its titles, axis labels and legends from a cache."""
+    stamps: whether a redrawn panel stamps its titles, axis labels and legends from a cache;
+    between: called (untimed) after every `every` changes (the naive rebuilds, so that both
+    meet the same machine: a shared VM's speed drifts by tens of percent within a minute)."""
     from roofline_lab import blitter, figure
     from roofline_lab.widgets import RooflineExplorer
 
@@ -60,13 +65,15 @@ def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = Non
     times: dict[str, list[float]] = {name: [] for name in BENCH_CONTROLS}
     full_before, renders_before = ex.full_draw_count, ex.render_count
     try:
-        for _ in range(changes):
+        for k in range(changes):
             name = rng.choice(BENCH_CONTROLS)
             control = ex.controls[name]
             value = rng.choice([v for v in _options(control) if v != control.value])
             start = time.perf_counter()
             control.value = value  # observer -> step model -> move artists -> render (sync on Agg)
             times[name].append(1e3 * (time.perf_counter() - start))
+            if between is not None and (k + 1) % every == 0:
+                between()
         counts = {"renders": ex.render_count - renders_before, "full draws": ex.full_draw_count - full_before,
                   "panel draws": ex._blitter.panel_draws}
     finally:
@@ -75,24 +82,20 @@ def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = Non
     return times, counts
 
 
-def time_naive(rebuilds: int, seed: int) -> list[float]:
-    """Milliseconds per change for an `interact`-style callback: new figure, draw, close."""
+def naive_rebuild(rng: random.Random) -> float:
+    """Milliseconds for one change made by an `interact`-style callback: new figure, draw, close."""
     import matplotlib.pyplot as plt
 
     from roofline_lab.explorer import BATCH_OPTIONS, ExplorerState, explorer_view
     from roofline_lab.figure import ExplorerFigure
 
-    rng = random.Random(seed)
-    times = []
-    for _ in range(rebuilds):
-        state = ExplorerState(batch=rng.choice(BATCH_OPTIONS), kv=True, context_len=4096)
-        start = time.perf_counter()
-        fig = plt.figure(dpi=90)  # the explorer's screen resolution
-        ExplorerFigure(fig, animated=False).update(explorer_view(state))
-        fig.canvas.draw()
-        plt.close(fig)
-        times.append(1e3 * (time.perf_counter() - start))
-    return times
+    state = ExplorerState(batch=rng.choice(BATCH_OPTIONS), kv=True, context_len=4096)
+    start = time.perf_counter()
+    fig = plt.figure(dpi=90)  # the explorer's screen resolution
+    ExplorerFigure(fig, animated=False).update(explorer_view(state))
+    fig.canvas.draw()
+    plt.close(fig)
+    return 1e3 * (time.perf_counter() - start)
 
 
 def _variants(changes: int, seed: int, median: float, p95: float) -> None:
@@ -142,8 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     # warm-up with the very changes timed next: the font, glyph, sprite and import caches are then
     # as warm as in the variant runs below, which repeat those changes (a fair comparison)
+    rng, naive = random.Random(args.seed), []
+    naive_rebuild(rng)
     time_explorer(args.changes, args.seed)
-    times, counts = time_explorer(args.changes, args.seed)
+    every = max(1, args.changes // args.naive)  # the naive rebuilds run between the timed changes
+    times, counts = time_explorer(args.changes, args.seed, between=lambda: naive.append(naive_rebuild(rng)),
+                                  every=every)
+    while len(naive) < args.naive:
+        naive.append(naive_rebuild(rng))
     every = [t for ts in times.values() for t in ts]
     print(f"\nexplorer: {len(every)} random control changes, .value set -> render finished (ms)")
     print(f"{'control':<10}{'n':>5}{'median':>10}{'p95':>10}")
@@ -155,9 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"renders: {counts['renders']} ({counts['full draws']} full redraws, {counts['panel draws']} single-panel "
           "redraws, the rest blits and cached panels)")
 
-    naive = time_naive(args.naive, args.seed)
     naive_median = statistics.median(naive)
-    print(f"\nnaive interact-style rebuild of the same figure: {len(naive)} runs, "
+    print(f"\nnaive interact-style rebuild of the same figure: {len(naive)} runs between those changes, "
           f"median {naive_median:.1f} ms, p95 {_percentile(naive, 95):.1f} ms")
     ratio = naive_median / median
     print(f"\nspeed-up (naive median / explorer median): {ratio:.1f}x")
