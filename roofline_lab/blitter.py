@@ -15,6 +15,7 @@ draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers` (la
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -40,7 +41,7 @@ def _columns(fill: Any) -> tuple[int, int]:
     """The pixel columns a fill spanning its axes' height covers, [left, right): on a log x
     axis by arithmetic (roofline_lab.pixels; a window extent costs 0.12 ms), else through transData."""
     ax, x, w = fill.axes, fill.get_x(), fill.get_width()
-    left, right = (data_pixels(ax, v, 0.0, ax.get_xaxis_transform()) for v in (x, x + w))
+    left, right = (data_pixels(ax, v, 0.0, y_fraction=True) for v in (x, x + w))
     if left is not None and right is not None:
         return round(left[0]), round(right[0])
     (a, _), (b, _) = ax.transData.transform([(x, 1.0), (x + w, 1.0)])
@@ -98,9 +99,12 @@ class Blitter:
         self._draw_from(0)
         self.full_draws += 1
 
-    def _draw_from(self, index: int) -> None:
-        for name in self.names[index:]:
-            self._backgrounds[name] = self.canvas.copy_from_bbox(self.figure.bbox)
+    def _draw_from(self, index: int, kept: bool = False) -> None:
+        """Draw the layers from `index` up, first keeping the background under each (kept:
+        the lowest one's is the picture just restored, so it is not copied again)."""
+        for k, name in enumerate(self.names[index:]):
+            if not (kept and k == 0):
+                self._backgrounds[name] = self.canvas.copy_from_bbox(self.figure.bbox)
             for artist in self.layers[name]:
                 if TINTS and artist in self._fills:
                     self._paste(artist)
@@ -119,28 +123,25 @@ class Blitter:
             np.asarray(self.canvas.buffer_rgba())[r0:r1, x0:x1] = tinted[:, x0 - c0:x1 - c0]
 
     def _tint(self, fill: Any, i: int, key: Any, static: Any) -> tuple[int, int, int, int, np.ndarray]:
-        """Panel i's static picture (`key`; its pixels `static`) under `fill` drawn across the
-        whole axes: the rows and columns it changes (buffer pixels, top row first), their pixels."""
+        """Panel i's static picture (`key`; its pixels `static`) with `fill` drawn across the
+        whole axes: the rows and columns of the axes' box (buffer pixels, top row first, its
+        antialiased edge included) and their pixels."""
         name = (id(fill), key)
         if name in self._tints:
             return self._tints[name]
         strip, ax = self.panels.strips()[i], fill.axes
-        renderer = self.canvas.get_renderer()
         now = self.canvas.copy_from_bbox(strip)
         self.canvas.restore_region(static)
         whole = Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor=fill.get_facecolor(), edgecolor="none",
                           linewidth=0, antialiased=fill.get_antialiased())
         whole.set_figure(self.figure)
         whole.set_clip_box(ax.bbox)
-        left, right = round(strip.x0), round(strip.x1)
-        plain = np.asarray(self.canvas.buffer_rgba())[:, left:right].copy()
-        whole.draw(renderer)
-        buffer = np.asarray(self.canvas.buffer_rgba())[:, left:right]
-        changed = (buffer != plain).any(axis=2)
-        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-        r0, r1, c0, c1 = ((int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1) if len(rows)
-                          else (0, 0, 0, 0))
-        got = self._tints[name] = (r0, r1, left + c0, left + c1, buffer[r0:r1, c0:c1].copy())
+        whole.draw(self.canvas.get_renderer())
+        height = self.canvas.get_width_height(physical=True)[1]
+        x0, y0, x1, y1 = ax.bbox.extents
+        c0, c1 = max(math.floor(x0), round(strip.x0)), min(math.ceil(x1), round(strip.x1))
+        r0, r1 = max(height - math.ceil(y1), 0), min(height - math.floor(y0), height)
+        got = self._tints[name] = (r0, r1, c0, c1, np.asarray(self.canvas.buffer_rgba())[r0:r1, c0:c1].copy())
         self.canvas.restore_region(now)
         while len(self._tints) > TINT_CACHE:
             self._tints.popitem(last=False)
@@ -216,7 +217,7 @@ class Blitter:
             index = 0
         else:
             self.canvas.restore_region(self._backgrounds[self.names[index]])
-        self._draw_from(index)
+        self._draw_from(index, kept=not any(panels))
         self.canvas.blit(self.figure.bbox)
         return "panels" if any(panels) else self.names[index]
 

@@ -136,6 +136,8 @@ class PathLabel(Line2D):
         super().__init__([xy[0]], [xy[1]], linestyle="none", color=color, markerfacecolor=color,
                          markeredgewidth=0, animated=animated, zorder=zorder, label="_nolegend_")
         self._base = transform if transform is not None else ax.transData
+        # pixels by arithmetic (roofline_lab.pixels) for these two bases; None: ask the transform
+        self._y_fraction = {id(ax.transData): False, id(ax.get_xaxis_transform()): True}.get(id(self._base))
         self._offset, self._ha, self._va = tuple(offset), ha, va
         self._fontsize, self._rotation, self._text = float(fontsize), rotation, ""
         self._outline: MarkerStyle | None = None
@@ -192,7 +194,7 @@ class PathLabel(Line2D):
         """The text's centre in pixels: what get_transform() gives, by log arithmetic where
         the base transform allows (roofline_lab.pixels)."""
         x, y = float(self.get_xdata()[0]), float(self.get_ydata()[0])
-        anchor = data_pixels(self.axes, x, y, self._base)
+        anchor = None if self._y_fraction is None else data_pixels(self.axes, x, y, self._y_fraction)
         if anchor is None:
             (px, py), = self.get_transform().transform([(x, y)])
             return float(px), float(py)

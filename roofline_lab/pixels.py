@@ -2,9 +2,11 @@
 
 On a base-10 log axis a pixel is affine in log10 of the data:
 `px = x0 + (log10(x) - log10(lo)) * width / (log10(hi) - log10(lo))`, with (lo, hi) the
-limits and (x0, width) the axes' box in pixels. Asking matplotlib's transform for one point
-costs ~17 us; the explorer asks for dozens per move (labels, fills, stars), so the figure
-code asks here first and falls back to the transform for any other axis.
+limits and (x0, width) the axes' box in pixels. matplotlib keeps that affine map as two
+matrices (`ax.transLimits`, then `ax.transAxes`, recomputed when the limits or the box
+change); asking its transform for one point costs ~17 us, and the explorer asks for dozens
+per move (labels, fills, stars), so the figure code asks here first and falls back to the
+transform for any other axis.
 """
 
 from __future__ import annotations
@@ -17,28 +19,19 @@ def _log10_axis(axis: Any) -> bool:
     return axis.get_scale() == "log" and getattr(axis.get_transform(), "base", None) == 10
 
 
-def log_pixel(lo: float, hi: float, start: float, length: float, value: float) -> float:
-    """Pixel of `value` on a log10 axis with limits (lo, hi) spanning `length` pixels from
-    `start`. value, lo and hi must be > 0."""
-    a, b = math.log10(lo), math.log10(hi)
-    return start + (math.log10(value) - a) * length / (b - a)
-
-
-def data_pixels(ax: Any, x: float, y: float, transform: Any = None) -> tuple[float, float] | None:
-    """Pixels of (x, y) under `transform` (default ax.transData), computed directly when that
-    is ax's data transform on log-log axes, or its x-axis transform (x data, y a fraction of
-    the axes' height) on a log x axis; None otherwise, or where a value is not > 0 (then ask
-    the transform)."""
-    transform = ax.transData if transform is None else transform
-    data = transform is ax.transData
-    if not (data or transform is ax.get_xaxis_transform()):
+def data_pixels(ax: Any, x: float, y: float, y_fraction: bool = False) -> tuple[float, float] | None:
+    """Pixels of (x, y): data coordinates on log-log axes (ax.transData), or with
+    y_fraction=True, x in data on a log x axis and y a fraction of the axes' height
+    (ax.get_xaxis_transform()). None on other axes, or where a value is not > 0 (or y not
+    finite): then ask the transform."""
+    if not (x > 0 and _log10_axis(ax.xaxis)):
         return None
-    if not (x > 0 and _log10_axis(ax.xaxis) and (y > 0 and _log10_axis(ax.yaxis) if data else math.isfinite(y))):
+    if not (math.isfinite(y) if y_fraction else y > 0 and _log10_axis(ax.yaxis)):
         return None
-    (x0, y0), (x1, y1) = ax.bbox.get_points().tolist()
-    (lo_x, lo_y), (hi_x, hi_y) = ax.viewLim.get_points().tolist()  # one look at the limits (~5 us each)
-    px = log_pixel(lo_x, hi_x, x0, x1 - x0, x)
-    return (px, log_pixel(lo_y, hi_y, y0, y1 - y0, y)) if data else (px, y0 + y * (y1 - y0))
+    (sx, _, tx), (_, sy, ty), _ = ax.transAxes.get_matrix().tolist()  # unit square -> pixels
+    (lx, _, ux), (_, ly, uy), _ = ax.transLimits.get_matrix().tolist()  # log10(data) -> unit square
+    px = sx * (lx * math.log10(x) + ux) + tx
+    return px, sy * (y if y_fraction else ly * math.log10(y) + uy) + ty
 
 
-__all__ = ["data_pixels", "log_pixel"]
+__all__ = ["data_pixels"]

@@ -30,16 +30,28 @@ def test_log_log_pixels_equal_trans_data_and_the_x_axis_transform(ax, limits):
     for x, y in zip(10 ** rng.uniform(-2, 5, 20), 10 ** rng.uniform(8, 16, 20), strict=True):
         np.testing.assert_allclose(data_pixels(ax, x, y), ax.transData.transform((x, y)), rtol=0, atol=1e-6)
         frac = float(rng.uniform(-0.5, 1.5))
-        np.testing.assert_allclose(data_pixels(ax, x, frac, ax.get_xaxis_transform()),
+        np.testing.assert_allclose(data_pixels(ax, x, frac, y_fraction=True),
                                    ax.get_xaxis_transform().transform((x, frac)), rtol=0, atol=1e-6)
 
 
 def test_other_axes_transforms_and_values_are_left_to_matplotlib(ax):
     assert data_pixels(ax, 0.0, 1.0) is None  # log of 0: ask the transform (it says -inf / nan)
     assert data_pixels(ax, 1.0, float("nan")) is None
-    assert data_pixels(ax, 1.0, 1.0, ax.transAxes) is None
+    assert data_pixels(ax, 1.0, float("inf"), y_fraction=True) is None
     ax.set_yscale("linear")
     assert data_pixels(ax, 1.0, 1.0) is None
-    assert data_pixels(ax, 2.0, 0.5, ax.get_xaxis_transform()) is not None  # x still log
+    assert data_pixels(ax, 2.0, 0.5, y_fraction=True) is not None  # x still log
     ax.set_xscale("symlog")
-    assert data_pixels(ax, 2.0, 0.5, ax.get_xaxis_transform()) is None
+    assert data_pixels(ax, 2.0, 0.5, y_fraction=True) is None
+
+
+def test_pixels_follow_new_limits_and_a_moved_axes(ax):
+    """The matrices it reads are the ones transData recomputes after set_xlim / set_position."""
+    ax.set_xlim(1, 100)
+    ax.set_ylim(1, 100)
+    before = data_pixels(ax, 10.0, 10.0)
+    ax.set_xlim(1, 1000)
+    ax.set_position((0.3, 0.3, 0.4, 0.4))
+    after = data_pixels(ax, 10.0, 10.0)
+    assert after != before
+    np.testing.assert_allclose(after, ax.transData.transform((10.0, 10.0)), rtol=0, atol=1e-6)
