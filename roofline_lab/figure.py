@@ -25,7 +25,7 @@ from roofline_lab.explorer import ExplorerView
 from roofline_lab.labels import PathLabel, outline_size, text_size
 from roofline_lab.layout import GAP, LabelRequest, label_box, overlaps, place_labels
 from roofline_lab.panels import LIMIT_SLACK, SIZE_INCHES, TALK_SIZE_INCHES, ExplorerPanels, comm_ms, follow_limits
-from roofline_lab.pixels import data_pixels
+from roofline_lab.pixels import data_pixels, data_pixels_array
 from roofline_lab.units import marker_number
 
 #: The controls that move the roofline layer and the fast layer (any other control moves 'data').
@@ -152,16 +152,14 @@ class ExplorerFigure(ExplorerPanels):
 
     @staticmethod
     def _line_pixels(ax: Any, line: Any) -> np.ndarray:
-        """A line's finite points in pixels, (n, 2), on log-log axes: pixels are affine in
-        log10 of the data, so two transformed corners give all of them."""
-        xy = np.asarray(line.get_xydata(), dtype=float)
-        xy = xy[np.all(np.isfinite(xy) & (xy > 0), axis=1)]
-        if not len(xy):
-            return np.zeros((0, 2))
-        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        corners = ax.transData.transform([(x0, y0), (x1, y1)])
-        lo, hi = np.log10([x0, y0]), np.log10([x1, y1])
-        return corners[0] + (np.log10(xy) - lo) * (corners[1] - corners[0]) / (hi - lo)
+        """A line's finite points in pixels, (n, 2), on log-log axes (roofline_lab.pixels)."""
+        x, y = line.get_data()
+        xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+        fast = data_pixels_array(ax, xy)
+        if fast is not None:
+            return fast
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        return ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
 
     @staticmethod
     def _near(points: np.ndarray, anchor: tuple[float, float], reach: float = 90.0,

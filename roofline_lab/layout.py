@@ -120,14 +120,19 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
     placed: list[list] = []  # [texts, anchor, candidate, box, series, request index, anchors]
     result: list[tuple[str, tuple[float, float], Candidate] | None] = [None] * len(requests)
 
+    def nearby(anchor: tuple[float, float], w_h: tuple[float, float], candidates: Sequence[Candidate],
+               skip: int) -> list[Box]:
+        """The placed labels (but `skip`) and obstacles that could touch a candidate's box."""
+        x0, y0, x1, y1 = _reach(tuple(candidates))  # every candidate box lies in this region
+        region = (anchor[0] + x0 - w_h[0], anchor[1] + y0 - w_h[1], anchor[0] + x1 + w_h[0], anchor[1] + y1 + w_h[1])
+        return [t for t in [p[3] for i, p in enumerate(placed) if i != skip] + list(obstacles)
+                if overlaps(region, t, GAP)]
+
     def fit(text: str, anchor: tuple[float, float], candidates: Sequence[Candidate], skip: int) -> tuple | None:
         w_h = size(text)
         if not candidates:
             return None
-        x0, y0, x1, y1 = _reach(tuple(candidates))  # every candidate box lies in this region:
-        region = (anchor[0] + x0 - w_h[0], anchor[1] + y0 - w_h[1], anchor[0] + x1 + w_h[0], anchor[1] + y1 + w_h[1])
-        taken = [t for t in [p[3] for i, p in enumerate(placed) if i != skip] + list(obstacles)
-                 if overlaps(region, t, GAP)]  # only boxes near it can block one
+        taken = nearby(anchor, w_h, candidates, skip)
         for c in candidates:
             box = label_box(anchor, w_h, c)
             if inside(box, bounds) and not any(overlaps(box, t, GAP) for t in taken):
@@ -142,7 +147,7 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
         mates = [i for i, p in enumerate(placed) if p[4] == req.series]
         if not mates:  # nothing to merge with: the candidate inside that covers the least
             w_h = size(req.text)
-            taken = [p[3] for p in placed] + list(obstacles)
+            taken = nearby(req.anchor, w_h, req.candidates, -1) if req.candidates else []
             inside_ones = [c for c in req.candidates if inside(label_box(req.anchor, w_h, c), bounds)]
             c = min(inside_ones, key=lambda c: sum(_shared_area(label_box(req.anchor, w_h, c), t, GAP) for t in taken),
                     default=req.candidates[0])

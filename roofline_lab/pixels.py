@@ -34,4 +34,20 @@ def data_pixels(ax: Any, x: float, y: float, y_fraction: bool = False) -> tuple[
     return px, sy * (y if y_fraction else ly * math.log10(y) + uy) + ty
 
 
-__all__ = ["data_pixels"]
+def data_pixels_array(ax: Any, xy: Any) -> Any:
+    """data_pixels for many points: (n, 2) data on log-log axes -> (n, 2) pixels (numpy),
+    points not > 0 dropped; None on other axes."""
+    import numpy as np
+
+    if not (_log10_axis(ax.xaxis) and _log10_axis(ax.yaxis)):
+        return None
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    with np.errstate(invalid="ignore"):
+        xy = xy[np.all(xy > 0, axis=1) & np.all(np.isfinite(xy), axis=1)]
+    (sx, _, tx), (_, sy, ty), _ = ax.transAxes.get_matrix().tolist()
+    (lx, _, ux), (_, ly, uy), _ = ax.transLimits.get_matrix().tolist()
+    logs = np.log10(xy)
+    return np.column_stack([sx * (lx * logs[:, 0] + ux) + tx, sy * (ly * logs[:, 1] + uy) + ty])
+
+
+__all__ = ["data_pixels", "data_pixels_array"]

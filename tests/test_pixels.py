@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from roofline_lab.pixels import data_pixels
+from roofline_lab.pixels import data_pixels, data_pixels_array
 
 
 @pytest.fixture
@@ -55,3 +55,13 @@ def test_pixels_follow_new_limits_and_a_moved_axes(ax):
     after = data_pixels(ax, 10.0, 10.0)
     assert after != before
     np.testing.assert_allclose(after, ax.transData.transform((10.0, 10.0)), rtol=0, atol=1e-6)
+
+
+def test_many_points_at_once_drop_the_ones_a_log_axis_cannot_show(ax):
+    ax.set_xlim(1, 1e4)
+    ax.set_ylim(1e3, 1e9)
+    xy = np.array([[2.0, 5e4], [0.0, 1e5], [30.0, np.nan], [700.0, 2e8], [-1.0, 1e4]])
+    got = data_pixels_array(ax, xy)
+    np.testing.assert_allclose(got, ax.transData.transform(xy[[0, 3]]), rtol=0, atol=1e-6)
+    ax.set_xscale("linear")
+    assert data_pixels_array(ax, xy) is None
