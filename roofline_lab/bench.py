@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng, naive = random.Random(args.seed), []
     naive_rebuild(rng)
     time_explorer(args.changes, args.seed)
-    every = max(1, args.changes // args.naive)  # the naive rebuilds run between the timed changes
+    spacing = max(1, args.changes // args.naive)  # the naive rebuilds run between the timed changes
     times, counts = time_explorer(args.changes, args.seed, between=lambda: naive.append(naive_rebuild(rng)),
-                                  every=every)
+                                  every=spacing)
     while len(naive) < args.naive:
         naive.append(naive_rebuild(rng))
     every = [t for ts in times.values() for t in ts]

@@ -14,9 +14,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 
 def _log10_axis(axis: Any) -> bool:
     return axis.get_scale() == "log" and getattr(axis.get_transform(), "base", None) == 10
+
+
+def _maps(ax: Any) -> tuple[float, float, float, float, float, float]:
+    """(kx, cx, ky, cy, sy, ty): pixel x = kx * log10(x) + cx, pixel y = ky * log10(y) + cy,
+    and for a fraction f of the axes' height, pixel y = sy * f + ty."""
+    (sx, _, tx), (_, sy, ty), _ = ax.transAxes.get_matrix().tolist()  # unit square -> pixels
+    (lx, _, ux), (_, ly, uy), _ = ax.transLimits.get_matrix().tolist()  # log10(data) -> unit square
+    return sx * lx, sx * ux + tx, sy * ly, sy * uy + ty, sy, ty
 
 
 def data_pixels(ax: Any, x: float, y: float, y_fraction: bool = False) -> tuple[float, float] | None:
@@ -28,26 +38,21 @@ def data_pixels(ax: Any, x: float, y: float, y_fraction: bool = False) -> tuple[
         return None
     if not (math.isfinite(y) if y_fraction else y > 0 and _log10_axis(ax.yaxis)):
         return None
-    (sx, _, tx), (_, sy, ty), _ = ax.transAxes.get_matrix().tolist()  # unit square -> pixels
-    (lx, _, ux), (_, ly, uy), _ = ax.transLimits.get_matrix().tolist()  # log10(data) -> unit square
-    px = sx * (lx * math.log10(x) + ux) + tx
-    return px, sy * (y if y_fraction else ly * math.log10(y) + uy) + ty
+    kx, cx, ky, cy, sy, ty = _maps(ax)
+    return kx * math.log10(x) + cx, sy * y + ty if y_fraction else ky * math.log10(y) + cy
 
 
-def data_pixels_array(ax: Any, xy: Any) -> Any:
-    """data_pixels for many points: (n, 2) data on log-log axes -> (n, 2) pixels (numpy),
-    points not > 0 dropped; None on other axes."""
-    import numpy as np
-
+def data_pixels_array(ax: Any, xy: Any) -> np.ndarray | None:
+    """data_pixels for many points: (n, 2) data on log-log axes -> (n, 2) pixels, the points
+    not > 0 (or not finite) dropped; None on other axes."""
     if not (_log10_axis(ax.xaxis) and _log10_axis(ax.yaxis)):
         return None
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     with np.errstate(invalid="ignore"):
-        xy = xy[np.all(xy > 0, axis=1) & np.all(np.isfinite(xy), axis=1)]
-    (sx, _, tx), (_, sy, ty), _ = ax.transAxes.get_matrix().tolist()
-    (lx, _, ux), (_, ly, uy), _ = ax.transLimits.get_matrix().tolist()
+        xy = xy[np.all((xy > 0) & np.isfinite(xy), axis=1)]
+    kx, cx, ky, cy, _sy, _ty = _maps(ax)
     logs = np.log10(xy)
-    return np.column_stack([sx * (lx * logs[:, 0] + ux) + tx, sy * (ly * logs[:, 1] + uy) + ty])
+    return np.column_stack([kx * logs[:, 0] + cx, ky * logs[:, 1] + cy])
 
 
 __all__ = ["data_pixels", "data_pixels_array"]
