@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from roofline_lab.server import SERVER_FLAG
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Flags chromium needs to run headless as root in a container, without phoning home.
@@ -198,6 +200,7 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
         "--ServerApp.allow_root=True",  # CI runs as root
+        SERVER_FLAG,  # as the README's lab command: kernel messages without Nagle's delay
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,

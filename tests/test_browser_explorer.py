@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from roofline_lab.server import LOADED
 from roofline_lab.widgets import BATCH_OPTIONS
 
 pytestmark = pytest.mark.browser
@@ -107,6 +108,8 @@ def test_batch_slider_keys_change_the_readout_and_the_figure_in_jupyterlab(
     jupyter_server, lab_page, capsys, record_property, tmp_path
 ):
     page = lab_page
+    # the server runs as the README's lab command starts it: kernel messages without Nagle's delay
+    assert LOADED in jupyter_server.log(), "roofline_lab.server is not loaded: the latency would not be the lab's"
     notebook = jupyter_server.copy_in(_notebook(tmp_path))
     page.goto(jupyter_server.lab_url(notebook.name))
     _wait(page, f"() => ({_LAB_STATE})() === 'kernel idle'", "an idle kernel", 60_000)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from roofline_lab.server import SERVER_FLAG
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -246,7 +248,8 @@ def test_readme_gives_the_two_commands_first():
     commands = _readme_commands()
     opens_lab, runs_tests = commands[0], commands[1]
     # rooted at the repository, so roofline_lab/starter.py is reachable from the lab
-    assert "jupyter lab --notebook-dir=. notebooks/00-welcome.ipynb" in opens_lab
+    assert "jupyter lab --notebook-dir=. " in opens_lab and opens_lab.endswith(" notebooks/00-welcome.ipynb")
+    assert SERVER_FLAG in opens_lab  # kernel messages reach the page without Nagle's delay
     assert "pip install" in opens_lab and "pip install" in runs_tests
     assert runs_tests.endswith("-m pytest")
 
