@@ -13,7 +13,8 @@ command enables it with SERVER_FLAG; a plain install (`pip install .`: Binder, a
 enables it in every Jupyter server of the environment through
 etc/jupyter/jupyter_server_config.d/roofline_lab.json (an editable install does not write
 that file). It wraps the connection class the server is configured with, so a server that
-uses another class (a kernel gateway's, say) keeps it.
+uses another class (a kernel gateway's, say) keeps it. The README's lecturer command gives
+Voila, which loads no server extensions, the wrapped class by name (VOILA_FLAG).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SETTING = "kernel_websocket_connection_class"
 SERVER_FLAG = "--ServerApp.jpserver_extensions=roofline_lab.server=True"
 #: What the server logs when the extension is loaded.
 LOADED = "kernel websockets send without delay"
+#: Voila (the lecturer page) loads no server extensions; it takes the class by name instead.
+VOILA_FLAG = "--Voila.kernel_websocket_connection_class=roofline_lab.server.NoDelayZMQChannelsWebsocketConnection"
 
 
 def no_delay(connection_class: type) -> type:
@@ -45,6 +48,17 @@ def no_delay(connection_class: type) -> type:
                  "__doc__": f"{connection_class.__name__} with TCP_NODELAY on its websocket."})
 
 
+def __getattr__(name: str) -> Any:
+    """NoDelayZMQChannelsWebsocketConnection: jupyter_server's default class, wrapped (built on
+    first use, so importing this module does not import the server)."""
+    if name == "NoDelayZMQChannelsWebsocketConnection":
+        from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+
+        globals()[name] = wrapped = no_delay(ZMQChannelsWebsocketConnection)  # one class, built once
+        return wrapped
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "roofline_lab.server"}]
 
@@ -59,4 +73,4 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     serverapp.log.info("roofline_lab.server: %s (TCP_NODELAY on %s)", LOADED, connection_class.__name__)
 
 
-__all__ = ["LOADED", "SERVER_FLAG", "SETTING", "no_delay"]
+__all__ = ["LOADED", "SERVER_FLAG", "SETTING", "VOILA_FLAG", "no_delay"]

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, free_port, jupyter_env, stop_process_group, wait_for_http
 
 from roofline_lab.presets import get_preset
+from roofline_lab.server import VOILA_FLAG
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +61,7 @@ def test_readme_lecturer_command_serves_the_app_on_localhost_only() -> None:
     assert args[0] == APP.as_posix() and (ROOT / APP).is_file()
     assert "--Voila.ip=127.0.0.1" in args and "--no-browser" in args
     assert not any("strip_sources=False" in a or "strip-sources=False" in a for a in args)
+    assert VOILA_FLAG in args  # kernel messages without Nagle's delay, as in the lab
 
 
 @pytest.fixture

@@ -64,3 +64,14 @@ def test_a_plain_install_enables_the_extension_in_the_environments_jupyter_confi
     config = json.loads((ROOT / sources[0]).read_text())
     assert config == {"ServerApp": {"jpserver_extensions": {"roofline_lab.server": True}}}
     assert server.SERVER_FLAG == "--ServerApp.jpserver_extensions=roofline_lab.server=True"
+
+
+def test_voila_gets_the_wrapped_default_class_by_the_name_its_flag_gives():
+    from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+    from traitlets.utils.importstring import import_item
+
+    option, name = server.VOILA_FLAG.split("=", 1)
+    assert option == "--Voila.kernel_websocket_connection_class"
+    wrapped = import_item(name)
+    assert issubclass(wrapped, ZMQChannelsWebsocketConnection) and wrapped.sends_without_delay
+    assert import_item(name) is wrapped  # built once
