@@ -34,7 +34,8 @@ def preset_buttons(explorer: RooflineExplorer) -> Any:
         if preset.name == SERVING_PRESET_NAMES[0]:
             label = w.HTML("<b>serving:</b>")
             label.add_class("roofline-preset-group")
-            buttons += [w.HTML(layout={"flex": "0 0 100%", "height": "0px", "margin": "0px"}), label]  # a row of their own
+            row_break = w.HTML(layout={"flex": "0 0 100%", "height": "0px", "margin": "0px"})
+            buttons += [row_break, label]  # the serving presets on a row of their own
         button = w.Button(description=preset.name, tooltip=preset.lesson, layout={"width": "auto"})
         button.add_class("roofline-preset")
         button.add_class(f"roofline-preset-{normalize(preset.name)}")
@@ -58,7 +59,8 @@ TALK_CSS = """<style>
 .roofline-talk .roofline-controls .widget-dropdown>select{height:36px}
 .roofline-talk .roofline-controls .widget-toggle-buttons .widget-toggle-button{width:140px !important;height:36px}
 .roofline-lecture .roofline-preset,.roofline-lecture .roofline-talk-toggle{font-size:18px;height:40px}
-.roofline-lecture .roofline-preset-group,.roofline-lecture .roofline-preset-group .widget-html-content{font-size:18px;line-height:40px;height:40px}
+.roofline-lecture .roofline-preset-group,
+.roofline-lecture .roofline-preset-group .widget-html-content{font-size:18px;line-height:40px;height:40px}
 .roofline-talk canvas,.roofline-talk img.roofline-figure{max-width:100% !important;height:auto !important}
 </style>"""
 
