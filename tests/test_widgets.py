@@ -169,8 +169,12 @@ def test_a_name_or_value_typed_in_code_that_cannot_be_used_raises_with_help(ex, 
 
 
 def test_old_control_names_still_work_with_a_deprecation_warning(ex):
-    with pytest.warns(DeprecationWarning, match="'dtype' is now called 'weight_dtype'"):
+    with pytest.warns(DeprecationWarning) as warned:
         ex.set(dtype="int8", context=4096, kv=True)
+    assert sorted(str(w.message) for w in warned) == [
+        "explorer control 'context' is now called 'context_len'",
+        "explorer control 'dtype' is now called 'weight_dtype'",
+    ]
     assert ex.state["weight_dtype"] == "int8" and ex.state["context_len"] == 4096
     with pytest.warns(DeprecationWarning, match="'prompt' is now called 'prompt_len'"):
         old = RooflineExplorer(prompt=128, phase="prefill")
