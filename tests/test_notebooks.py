@@ -7,11 +7,14 @@ cover what nbval does not: the starter-mode run, the saved state, and that the c
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
 import copy
 import os
 import re
+import time
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 import nbformat
 import pytest
@@ -183,7 +186,32 @@ RESET = (
 )
 
 
-def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
+SLICE_S = 1.0
+
+
+def _poll_in_slices(channel: Any) -> None:
+    """Make an asyncio kernel-client channel wait for messages at most SLICE_S at a time.
+
+    zmq.asyncio sometimes misses the wake-up for a message that has arrived (seen here after
+    `widgets.interactive` cells: the cell's reply sat unread until nbclient's 120 s cell timeout
+    ran out, and a poll's final check found it; pyzmq issue 1558). Short polls find it within a
+    second; an overall timeout still raises Empty when it runs out."""
+    get_msg = channel.get_msg
+
+    async def sliced(timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=SLICE_S if left is None else min(SLICE_S, left))
+            except Empty:
+                if left is not None and left <= SLICE_S:
+                    raise
+
+    channel.get_msg = sliced
+
+
+async def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
     """Run the notebooks one after another in one LAB_IMPL=starter kernel.
 
     Returns, per notebook, the probe's output, or the first error of a cell that is not
@@ -198,7 +226,9 @@ def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
     nb = nbformat.v4.new_notebook(cells=cells, metadata=_read(names[0]).metadata)
     client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True, record_timing=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute(env={**os.environ, "LAB_IMPL": "starter"})
+    client.on_notebook_start = lambda notebook: [_poll_in_slices(c) for c in (client.kc.shell_channel,
+                                                                               client.kc.iopub_channel)]
+    await client.async_execute(env={**os.environ, "LAB_IMPL": "starter"})
     results = {}
     for name, (start, stop) in spans.items():
         results[name] = _stream_text(nb.cells[stop - 1])
@@ -211,6 +241,28 @@ def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
     return results
 
 
+def test_a_channel_polled_in_slices_finds_a_late_message_and_still_times_out():
+    class Channel:  # every poll times out until the fourth, as when a wake-up was missed
+        def __init__(self) -> None:
+            self.polls: list[float | None] = []
+
+        async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
+            self.polls.append(timeout)
+            if len(self.polls) < 4:
+                raise Empty
+            return {"msg_type": "execute_reply"}
+
+    channel = Channel()
+    _poll_in_slices(channel)
+    assert asyncio.run(channel.get_msg(timeout=120))["msg_type"] == "execute_reply"
+    assert channel.polls == [SLICE_S] * 4  # short polls, not one of 120 s
+    late = Channel()
+    _poll_in_slices(late)
+    with pytest.raises(Empty):
+        asyncio.run(late.get_msg(timeout=0.05))  # the overall timeout still holds
+    assert len(late.polls) == 1 and late.polls[0] == pytest.approx(0.05, abs=0.01)
+
+
 @pytest.fixture(scope="module")
 def starter_runs(request) -> dict[str, str]:
     """The starter-mode runs the session selected, in two kernels (the slow measuring notebook first)."""
@@ -219,10 +271,14 @@ def starter_runs(request) -> dict[str, str]:
         for item in request.session.items
         if getattr(item, "originalname", "") == "test_notebook_runs_to_the_end_in_starter_mode"
     }, reverse=True)
-    groups = [wanted[0::2], wanted[1::2]]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        runs = [pool.submit(_run_in_starter_mode, group) for group in groups if group]
-        return {name: text for run in runs for name, text in run.result().items()}
+    groups = [group for group in (wanted[0::2], wanted[1::2]) if group]
+
+    async def both() -> list[dict[str, str]]:
+        # one event loop for both clients: two clients in two threads' loops sometimes missed a
+        # kernel's reply on their zmq sockets until the 120 s cell timeout (a fresh clone, full run)
+        return await asyncio.gather(*(_run_in_starter_mode(group) for group in groups))
+
+    return {name: text for run in asyncio.run(both()) for name, text in run.items()}
 
 
 @pytest.mark.parametrize("name", PRESENT)
