@@ -1,6 +1,7 @@
-"""Lecturer mode without a browser: the eight presets (every control, one redraw, lessons true
-per the library), the talk style (same figure, same artists, larger), and save() to SVG/PNG
-(parsed, readout and legend inside). The browser half is tests/test_browser_lecture.py."""
+"""Lecturer mode without a browser: the fifteen presets, eight core and seven for serving (every
+control, one redraw, lessons true per the library), the talk style (same figure, same artists,
+larger), and save() to SVG/PNG (parsed, readout and legend inside). The browser half is
+tests/test_browser_lecture.py."""
 
 from __future__ import annotations
 
