@@ -226,8 +226,12 @@ async def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
     nb = nbformat.v4.new_notebook(cells=cells, metadata=_read(names[0]).metadata)
     client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True, record_timing=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.on_notebook_start = lambda notebook: [_poll_in_slices(c) for c in (client.kc.shell_channel,
-                                                                               client.kc.iopub_channel)]
+
+    def poll_in_slices(notebook: Any) -> None:  # once the kernel client exists
+        _poll_in_slices(client.kc.shell_channel)
+        _poll_in_slices(client.kc.iopub_channel)
+
+    client.on_notebook_start = poll_in_slices
     await client.async_execute(env={**os.environ, "LAB_IMPL": "starter"})
     results = {}
     for name, (start, stop) in spans.items():
@@ -273,9 +277,7 @@ def starter_runs(request) -> dict[str, str]:
     }, reverse=True)
     groups = [group for group in (wanted[0::2], wanted[1::2]) if group]
 
-    async def both() -> list[dict[str, str]]:
-        # one event loop for both clients: two clients in two threads' loops sometimes missed a
-        # kernel's reply on their zmq sockets until the 120 s cell timeout (a fresh clone, full run)
+    async def both() -> list[dict[str, str]]:  # both clients in one event loop, no threads
         return await asyncio.gather(*(_run_in_starter_mode(group) for group in groups))
 
     return {name: text for run in asyncio.run(both()) for name, text in run.items()}
