@@ -22,11 +22,13 @@ from roofline_lab.widgets import BATCH_OPTIONS
 
 pytestmark = pytest.mark.browser
 
-# A two-explorer notebook of its own, so the course's tour (notebooks/14-the-explorer.ipynb) can change freely
+# A two-explorer notebook of its own, so the course's tour (notebooks/14-the-explorer.ipynb) can change freely.
+# Like the course's cells, the set() cell prints the readout: a bare `ex.set(...)` would show the
+# explorer a second time (set returns it), and the page would draw every frame twice.
 NOTEBOOK_CELLS = (
     "%matplotlib widget\nfrom roofline_lab.widgets import RooflineExplorer",
     'ex = RooflineExplorer(gpu="a100-lab", model="8b-lab", batch=8)\nex',
-    "ex.set(batch=512, kv=True, context=4096)",
+    "ex.set(batch=512, kv=True, context_len=4096)\nprint(ex.readout)",
     'focused = RooflineExplorer(batch=1, show=("batch",))\nfocused',
 )
 
@@ -122,6 +124,7 @@ def test_batch_slider_keys_change_the_readout_and_the_figure_in_jupyterlab(
         " && document.querySelector('.roofline-explorer .roofline-readout').innerText.includes('(KV on)')",
         "the notebook's explorers", 60_000,
     )
+    assert page.locator(EXPLORER).count() == 2, "each explorer is shown once, as in the course's notebooks"
     explorer = page.locator(EXPLORER).first
     readout = explorer.locator(".roofline-readout")
     figure = explorer.locator(".roofline-figure")
