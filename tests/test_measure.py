@@ -1,12 +1,13 @@
 """roofline_lab.measure: this machine's roofline, measured.
 
-One quick run (about 3-5 s on 2 cores) is shared by the tests that read figures; the
+One quick run (about 3-6 s on 2 cores) is shared by the tests that read figures; the
 rest use tiny explicit sizes or fail before allocating anything. Timing is never
 asserted: `python3 -m roofline_lab.measure --quick` prints the wall time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -64,11 +65,26 @@ def test_summary_prints_datasheet_units_and_every_batch(quick: MachineRoofline) 
     assert "quick mode" in text and quick.backend.library in text
 
 
-def test_arrays_and_weights_are_far_larger_than_the_last_level_cache(quick: MachineRoofline) -> None:
+def test_quick_arrays_and_weights_are_4x_the_last_level_cache_within_64_to_256_mib(quick: MachineRoofline) -> None:
     llc = measure.last_level_cache_bytes()
-    floor = 4 * llc if llc else 256 * MIB
-    assert quick.read.array_bytes >= floor and quick.triad.array_bytes >= floor
-    assert quick.decode.weight_bytes >= floor
+    expected = min(max(4 * llc, 64 * MIB), 256 * MIB) if llc else measure.FALLBACK_ARRAY_BYTES
+    assert quick.cache_bytes == llc
+    assert quick.read.array_bytes == quick.triad.array_bytes == expected // 8 * 8
+    assert abs(quick.decode.weight_bytes - expected) <= measure.DECODE_COLS * 4 * 2  # whole rows per thread
+
+
+@pytest.mark.parametrize(("cache_mib", "noted"), [(None, False), (32, False), (128, False), (129, True), (480, True)])
+def test_the_summary_notes_arrays_under_twice_the_cache(quick: MachineRoofline, cache_mib: int | None,
+                                                        noted: bool) -> None:
+    """A VM may report its host's whole L3 (480 MiB was seen here): 256 MiB arrays are then
+    under 2x it, and the summary says the figures may come partly from cache."""
+    run = dataclasses.replace(quick, read=dataclasses.replace(quick.read, array_bytes=256 * MIB),
+                              decode=dataclasses.replace(quick.decode, rows=256 * MIB // (4 * quick.decode.cols)),
+                              cache_bytes=None if cache_mib is None else cache_mib * MIB)
+    assert run.arrays_exceed_cache is (None if cache_mib is None else not noted)
+    assert ("cache note" in run.summary()) is noted
+    if noted:
+        assert f"{cache_mib} MiB last-level cache" in run.summary()
 
 
 def test_ridge_and_predicted_critical_batch_come_from_the_reference_formulas(quick: MachineRoofline) -> None:

@@ -23,7 +23,7 @@ from roofline_lab.measure.kernels import (
     _timed_rounds,
     _whole,
 )
-from roofline_lab.measure.machine import _cpu_name, blas_info, progress_bar
+from roofline_lab.measure.machine import _cpu_name, blas_info, last_level_cache_bytes, progress_bar
 from roofline_lab.measure.results import Bandwidth, DecodeSweep, GemmPeak, MachineRoofline
 
 FULL_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -39,7 +39,8 @@ def measure_bandwidth(
     array's bytes. kernel "triad": a = b + s * c in L2-sized blocks (so the intermediate
     never leaves the cache); counts 3 arrays' bytes, as STREAM does; an ordinary store's
     write-allocate read of `a` is real traffic but not counted. Default size: 8x the
-    last-level cache (256 MiB where unknown). A warm-up pass, then the best of `repeats`.
+    last-level cache, at most 1 GiB (256 MiB where unknown). A warm-up pass, then the best
+    of `repeats`.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -108,10 +109,11 @@ def measure_machine(
     Every kernel runs once per round, a warm-up round and then `repeats` timed rounds,
     and each keeps its best time: the ceilings and the decode steps are measured side by
     side, so a burst of load from other processes cannot skew one against the other.
-    quick=False: arrays and weights 8x the last-level cache, GEMM n = 2048 (float64
-    1536), batches 1..256, 5 rounds: about 10-20 s on 2 cores, with a progress bar.
-    quick=True: 4x the cache, GEMM n = 1536 (float64 1024), batches 1..128, 5 rounds:
-    about 3-5 s. A busy machine still measures lower ceilings than an idle one.
+    quick=False: arrays and weights 8x the last-level cache (at most 1 GiB), GEMM n = 2048
+    (float64 1536), batches 1..256, 5 rounds: about 10-20 s on 2 cores, with a progress bar.
+    quick=True: 4x the cache (at most 256 MiB), GEMM n = 1536 (float64 1024), batches
+    1..128, 5 rounds: about 3-6 s. The summary notes arrays under 2x the cache. A busy
+    machine still measures lower ceilings than an idle one.
     `threads` worker threads (default: the BLAS's current thread count) each call the
     BLAS pinned to one thread.
     """
@@ -150,4 +152,5 @@ def measure_machine(
                            threads=n_threads, tiled=True),
         wall_s=time.perf_counter() - start,
         quick=quick,
+        cache_bytes=last_level_cache_bytes(),
     )

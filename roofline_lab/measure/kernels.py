@@ -23,6 +23,11 @@ from roofline_lab.measure.results import MIB
 
 #: Array size used when the cache size cannot be read (8x a large 32 MiB L3).
 FALLBACK_ARRAY_BYTES = 256 * MIB
+#: Largest default array/weight size, full and quick mode. A server's (or a VM's host's) L3 of
+#: several hundred MiB would otherwise make quick mode read GiBs for a minute; where the arrays
+#: come out under 2x the cache, the summary says so.
+MAX_ARRAY_BYTES = 1024 * MIB
+QUICK_MAX_ARRAY_BYTES = 256 * MIB
 #: Input features of the mini decode's weight matrix (a small LLM's hidden size).
 DECODE_COLS = 4096
 #: Bytes of weight rows in one tile of the mini decode (stays in L3 while all B vectors use it).
@@ -70,11 +75,11 @@ def _batches(batches: object) -> tuple[int, ...]:
 
 
 def _default_bytes(quick: bool) -> int:
-    """Array/weight bytes: 8x (quick: 4x) the last-level cache, in [64 MiB, 1 GiB]."""
+    """Array/weight bytes: 8x the last-level cache in [64 MiB, 1 GiB]; quick: 4x it in [64, 256 MiB]."""
     llc = last_level_cache_bytes()
     if llc is None:
         return FALLBACK_ARRAY_BYTES
-    return int(min(max((4 if quick else 8) * llc, 64 * MIB), 1024 * MIB))
+    return int(min(max((4 if quick else 8) * llc, 64 * MIB), QUICK_MAX_ARRAY_BYTES if quick else MAX_ARRAY_BYTES))
 
 
 # ---------------------------------------------------------------------------- timing

@@ -190,6 +190,16 @@ class MachineRoofline:
     decode: DecodeSweep
     wall_s: float
     quick: bool
+    #: The last-level cache the array sizes were chosen from (bytes; None: unknown or a GPU run).
+    cache_bytes: int | None = None
+
+    @property
+    def arrays_exceed_cache(self) -> bool | None:
+        """Whether the read array and the decode weights are each at least 2x the last-level
+        cache (a pass over them then finds little in it); None where the cache is unknown."""
+        if self.cache_bytes is None:
+            return None
+        return min(self.read.array_bytes, self.decode.weight_bytes) >= 2 * self.cache_bytes
 
     @property
     def mem_bandwidth(self) -> float:
@@ -260,6 +270,13 @@ class MachineRoofline:
             f"memory triad  : {self.triad.mem_bandwidth_gb_per_s:8.1f} GB/s   "
             f"(3 x {_mib(self.triad.array_bytes)} counted, write-allocate not; best of {self.triad.repeats})",
         ]
+        if self.arrays_exceed_cache is False:
+            lines += [
+                f"cache note    : the arrays are under 2x the {_mib(self.cache_bytes or 0)} last-level cache this "
+                "machine reports,",
+                "                so part of the read and the small-batch decode may come from cache (a VM often "
+                f"reports its host's whole L3){'; full mode reads larger arrays' if self.quick else ''}",
+            ]
         lines += [
             f"GEMM {g.dtype:<9}: {g.peak_gflop_per_s:8.1f} GFLOP/s ({g.products} x n = {g.n}, best of {g.repeats})"
             for g in self.gemm
