@@ -8,9 +8,12 @@ such a redraw the panel's titles, axis labels and (opaque) legends are stamped f
 of their pixels, since rasterising text is most of what a panel redraw costs. A
 translucent fill spanning its axes' height (the roofline's regions, the memory wall's) is
 not rasterised on each move: its panel's static picture is tinted once, whole, and the
-columns the fill covers are copied from that (the same pixels Agg draws). The figure it
-draws (`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers` (layer name
--> artists), `fills` (fill artist -> panel index), `panel_keys()`, `strips()` and `stamps(i)`.
+columns the fill covers are copied from that (the same pixels Agg draws). Legends are static
+but lie on top, as matplotlib draws them (zorder 5): after the moving layers, the inside of
+each shown legend is copied back from its panel's static picture. The figure it draws
+(`roofline_lab.figure.ExplorerFigure`) is duck-typed: `axes`, `layers` (layer name ->
+artists), `fills` (fill artist -> panel index), `panel_keys()`, `strips()`, `stamps(i)` and
+`legends(ax)`.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Blitter:
         self._backgrounds: dict[str, Any] = {}
         self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
         self._stamps: dict[Any, tuple[Bbox, Any]] = {}
+        self._legend_boxes: OrderedDict[Any, list[tuple[int, int, int, int]]] = OrderedDict()
         self._size: tuple[int, int] | None = None
         self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
         self._blank.set_figure(self.figure)
@@ -97,6 +101,7 @@ class Blitter:
             self._panel_cache[i][key] = self.canvas.copy_from_bbox(strip)
             self._shown[i] = (key, self._panel_cache[i][key])
         self._draw_from(0)
+        self._legends_on_top()
         self.full_draws += 1
 
     def _draw_from(self, index: int, kept: bool = False) -> None:
@@ -110,6 +115,34 @@ class Blitter:
                     self._paste(artist)
                 else:
                     self.figure.draw_artist(artist)
+
+    def _legends_on_top(self) -> None:
+        """Copy each shown legend back from its panel's static picture, over whatever the
+        moving layers drew there."""
+        buffer = np.asarray(self.canvas.buffer_rgba())
+        for i, (key, static) in enumerate(self._shown):
+            boxes = self._legend_boxes.get(key)
+            if boxes is None:
+                boxes = self._legend_boxes[key] = self._legend_boxes_of(i)
+                while len(self._legend_boxes) > 3 * PANEL_CACHE:
+                    self._legend_boxes.popitem(last=False)
+            if boxes:
+                pixels = np.asarray(static)
+                x0, y0, x1, y1 = static.get_extents()  # the picture's columns and rows in the buffer
+                for r0, r1, c0, c1 in boxes:
+                    r0, r1, c0, c1 = max(r0, y0), min(r1, y1), max(c0, x0), min(c1, x1)
+                    buffer[r0:r1, c0:c1] = pixels[r0 - y0:r1 - y0, c0 - x0:c1 - x0]
+
+    def _legend_boxes_of(self, i: int) -> list[tuple[int, int, int, int]]:
+        """Panel i's shown legends, frame lines included: buffer rows and columns [r0, r1) x [c0, c1)."""
+        renderer, height = self.canvas.get_renderer(), self.canvas.get_width_height(physical=True)[1]
+        boxes = []
+        for legend in self.panels.legends(self.panels.axes[i]):
+            x0, y0, x1, y1 = legend.get_window_extent(renderer).extents
+            half = legend.legendPatch.get_linewidth() * self.figure.dpi / 72 / 2
+            boxes.append((max(height - math.ceil(y1 + half), 0), min(height - math.floor(y0 - half), height),
+                          math.floor(x0 - half), math.ceil(x1 + half)))
+        return boxes
 
     def _paste(self, fill: Any) -> None:
         """Show a fill by copying the columns it covers from its panel's tinted picture."""
@@ -218,6 +251,7 @@ class Blitter:
         else:
             self.canvas.restore_region(self._backgrounds[self.names[index]])
         self._draw_from(index, kept=not any(panels))
+        self._legends_on_top()
         self.canvas.blit(self.figure.bbox)
         return "panels" if any(panels) else self.names[index]
 

@@ -210,3 +210,33 @@ def test_tinted_fills_equal_the_rectangles_agg_draws():
         assert pastes > 0
     finally:
         ex.close()
+
+
+@pytest.mark.parametrize("state", [dict(kv=True, context_len=4096, batch=512), dict(batch=64),
+                                   dict(phase="prefill", prompt_len=16, weight_dtype="int4"),
+                                   dict(model="llama-3-70b", gpu="h100-sxm", tp=8, kv=True, context_len=8192)])
+def test_legends_stay_on_top_of_the_moving_curves_and_fills(state):
+    """A legend is drawn over the data, as matplotlib draws it (zorder 5): no moving curve, point
+    or translucent region shows inside its frame. Seen in JupyterLab: panel (b)'s dotted ideal
+    line and the memory wall ran through its legend, and the roofline's regions tinted (a)'s."""
+    ex = RooflineExplorer(**state)
+    try:
+        ex.set(batch=ex.state["batch"])  # one blitted update after the first full draw
+        live = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+        renderer = ex.figure.canvas.get_renderer()
+        boxes = []
+        for ax in ex._panels.axes:
+            for legend in ex._panels.legends(ax):
+                x0, y0, x1, y1 = legend.get_window_extent(renderer).extents
+                inset = 1  # inside the antialiased outer edge of the frame line
+                boxes.append((ax.get_title(loc="left"), round(ex.figure.bbox.height - y1) + inset,
+                              round(ex.figure.bbox.height - y0) - inset, round(x0) + inset, round(x1) - inset))
+        assert len(boxes) >= 2
+        ex._blitter.disconnect()
+        ex.figure.canvas.draw()  # the static picture alone: moving artists are animated, so not drawn
+        static = np.asarray(ex.figure.canvas.buffer_rgba())
+        for title, r0, r1, c0, c1 in boxes:
+            differ = (live[r0:r1, c0:c1] != static[r0:r1, c0:c1]).any(axis=2)
+            assert not differ.any(), f"{title}: {differ.sum()} pixels of moving artists inside its legend"
+    finally:
+        ex.close()
