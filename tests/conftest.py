@@ -9,10 +9,14 @@
 
 Reuse them for a Voila test: `jupyter_server` exposes `url`, `token`, `root` (the served
 folder) and `copy_in(path)`; start Voila the same way with `free_port()` and `wait_for_http()`.
+
+Also: nbval's kernel start is tried a second time when the kernel dies before it answers
+(`retry_kernel_start`; see there why).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -24,9 +28,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +52,36 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 REQUIRE_BROWSER_ENV = "ROOFLINE_REQUIRE_BROWSER"
+#: The error jupyter_client raises when a kernel process exits before its first reply.
+KERNEL_DIED = "Kernel died before replying to kernel_info"
+
+
+def retry_kernel_start(start: Callable[..., Any]) -> Callable[..., Any]:
+    """`start` (nbval.kernel.start_new_kernel), tried once more with fresh ports when the kernel
+    dies at start-up. jupyter_client picks free TCP ports, releases them and hands them to the
+    kernel, which binds them a second or two later; with xdist workers, a JupyterLab and
+    chromium opening connections meanwhile, an outgoing connection can take one of them
+    first, and the kernel exits with 'Address already in use' (seen once in a fresh-clone
+    run; nbmake#129 reports the same race). Any other error, or a second death, is raised."""
+
+    @functools.wraps(start)
+    def start_again_if_it_died(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return start(*args, **kwargs)
+        except RuntimeError as exc:
+            if KERNEL_DIED not in str(exc):
+                raise
+            warnings.warn(f"a kernel died at start-up ({exc}); starting another on fresh ports", stacklevel=2)
+            return start(*args, **kwargs)
+
+    return start_again_if_it_died
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import nbval.kernel
+
+    if not getattr(nbval.kernel.start_new_kernel, "__wrapped__", None):
+        nbval.kernel.start_new_kernel = retry_kernel_start(nbval.kernel.start_new_kernel)
 
 
 def _browser_required() -> bool:
