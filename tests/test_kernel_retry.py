@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbval.kernel
 import pytest
 
-from tests.conftest import KERNEL_DIED, retry_kernel_start
+from conftest import KERNEL_DIED, retry_kernel_start
 
 
 def _start(*outcomes: object):
