@@ -45,7 +45,7 @@ def time_explorer(changes: int, seed: int, *, layers: Sequence[str] | None = Non
                   between: Callable[[], None] | None = None,
                   every: int = 20) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Milliseconds per change, by control, for `changes` random changes; and render counts.
-    layers: the Blitter's layers (default all three); panel_cache: static panels kept;
+    layers: the Blitter's layers (default blitter.BLIT_LAYERS, two); panel_cache: static panels kept;
     stamps: whether a redrawn panel stamps its titles, axis labels and legends from a cache;
     between: called (untimed) after every `every` changes (the naive rebuilds, so that both
     meet the same machine: a shared VM's speed drifts by tens of percent within a minute)."""
@@ -108,7 +108,7 @@ def _variants(changes: int, seed: int, median: float, p95: float) -> None:
             ("PathLabel without its glyph cache", dict(), (labels, "GLYPH_CACHE", False)),
             ("PathLabel without its sprites", dict(), (labels, "SPRITES", False)),
             ("fills drawn, not copied from a tinted panel", dict(), (blitter, "TINTS", False)),
-            ("two blit layers (roof drawn with the data)", dict(layers=("data", "fast")), None),
+            ("three blit layers (roof apart from the data)", dict(layers=("roof", "data", "fast")), None),
             ("one blit layer", dict(layers=("fast",)), None),
             ("no panel cache (every limit change redraws)", dict(panel_cache=0), None),
             ("no text/legend stamps in panel redraws", dict(stamps=False), None)]
