@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import nbval.kernel
 import pytest
-
 from conftest import KERNEL_DIED, retry_kernel_start
 
 
