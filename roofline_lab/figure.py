@@ -59,6 +59,29 @@ def _zone(placed: list[Any], size: Any) -> list[tuple[float, float, float, float
     return [label_box(got[1], size(got[0]), got[2]) for got in placed if got is not None]
 
 
+#: Heights (axes fractions) tried for the memory wall's upright label, first the middle.
+WALL_LABEL_HEIGHTS = (0.5, 0.35, 0.65, 0.2, 0.8)
+
+
+def _clear_height(lines: list[np.ndarray], x0: float, x1: float, height_px: float, box: Any) -> float:
+    """The first of WALL_LABEL_HEIGHTS at which an upright label over pixel columns [x0, x1],
+    height_px tall, meets none of the curves (each an (n, 2) array of pixels, x increasing);
+    the middle when none is clear."""
+    spans = []
+    for xy in lines:
+        if len(xy) < 2 or x1 < xy[0, 0] or x0 > xy[-1, 0]:
+            continue
+        inside = xy[(xy[:, 0] > x0) & (xy[:, 0] < x1), 1]
+        ends = np.interp([max(x0, xy[0, 0]), min(x1, xy[-1, 0])], xy[:, 0], xy[:, 1])
+        ys = np.concatenate([ends, inside])
+        spans.append((ys.min() - 3, ys.max() + 3))
+    for fraction in WALL_LABEL_HEIGHTS:
+        mid = box.y0 + fraction * box.height
+        if all(mid + height_px / 2 < lo or mid - height_px / 2 > hi for lo, hi in spans):
+            return fraction
+    return WALL_LABEL_HEIGHTS[0]
+
+
 class ExplorerFigure(ExplorerPanels):
     """(a) the roofline with the seed's points and the current one starred; (b) tokens/s vs
     batch with the ideal line and the memory wall; (c) step time (TTFT in prefill) vs batch."""
@@ -231,7 +254,8 @@ class ExplorerFigure(ExplorerPanels):
                 if comm is not None:
                     s["comm"].set_data(view.batches, np.where(comm > 0, comm, np.nan))
             lines = [s[name] for name in ("curve", "ideal", "comm") if name in s and s[name].get_visible()]
-            self._curve_points[i] = np.concatenate([self._line_pixels(ax, line) for line in lines])
+            line_pixels = [self._line_pixels(ax, line) for line in lines]
+            self._curve_points[i] = np.concatenate(line_pixels)
             lo, hi = ax.get_xlim()
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):
@@ -242,18 +266,20 @@ class ExplorerFigure(ExplorerPanels):
                 s["wall"].set_xdata([w, w])
                 s["wall_region"].set_x(w)
                 s["wall_region"].set_width(hi - w)
-                s["wall_text"].set_position((w, 0.5))
                 text = f"max batch {view.wall_batch:,}" if view.wall_batch else "not even batch 1 fits"
                 s["wall_text"].set_text(text)
                 x = self._px(ax, w, 1)[0]
                 tw, th = self._size(s["wall_text"])(text)[::-1]  # rotated
-                mid = (ax.bbox.y0 + ax.bbox.y1) / 2
                 if x - tw - 3 < ax.bbox.x0:  # no room left of the wall: write it on the right
                     s["wall_text"].set_offset((3, 0), "left", "center")
-                    self._wall_boxes[i].append((x, mid - th / 2, x + tw + 4, mid + th / 2))
+                    x0, x1 = x, x + tw + 4
                 else:
                     s["wall_text"].set_offset((-3, 0), "right", "center")
-                    self._wall_boxes[i].append((x - tw - 4, mid - th / 2, x, mid + th / 2))
+                    x0, x1 = x - tw - 4, x
+                fraction = _clear_height(line_pixels, x0, x1, th, ax.bbox)
+                s["wall_text"].set_position((w, fraction))
+                mid = ax.bbox.y0 + fraction * ax.bbox.height
+                self._wall_boxes[i].append((x0, mid - th / 2, x1, mid + th / 2))
 
     def _update_fast(self, view: ExplorerView) -> None:
         suffix = "" if view.fits else " (does not fit)"

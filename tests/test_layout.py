@@ -76,6 +76,21 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
                 for x, y in centres:
                     if b.x0 < x < b.x1 and b.y0 < y < b.y1:
                         problems.append(f"label {t.get_text()!r} covers a seed point")
+        for key in ("tps", "lat"):  # the memory wall's upright label stays clear of the curves
+            sweep = panels.sweeps[key]
+            if sweep["wall_text"].axes is ax and sweep["wall_text"].get_visible():
+                box = sweep["wall_text"].get_window_extent(renderer)
+                for name in ("curve", "ideal", "comm"):
+                    line = sweep.get(name)
+                    if line is None or not line.get_visible():
+                        continue
+                    x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+                    fine_x = np.geomspace(x[0], x[-1], 2000)  # log-log: straight between points in log space
+                    fine_y = np.exp(np.interp(np.log(fine_x), np.log(x), np.log(np.where(y > 0, y, np.nan))))
+                    px = ax.transData.transform(np.column_stack([fine_x, fine_y]))
+                    hits = (px[:, 0] > box.x0) & (px[:, 0] < box.x1) & (px[:, 1] > box.y0) & (px[:, 1] < box.y1)
+                    if hits.any():
+                        problems.append(f"the {name} line crosses {sweep['wall_text'].get_text()!r}")
         for legend in panels.legends(ax):
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
@@ -102,6 +117,7 @@ STATES = [
     dict(kv=True, context_len=65536, batch=512),
     dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm"),
     dict(kv=True, context_len=8192, batch=64, model="llama-3-70b", gpu="h100-sxm", tp=8),  # b=512 sat on a point
+    dict(kv=True, context_len=65536, batch=4096),  # the ideal line ran through "max batch 8"
 ]
 
 
