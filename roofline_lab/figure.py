@@ -147,8 +147,8 @@ class ExplorerFigure(ExplorerPanels):
             self._star_placed = self._star_box(view)
             request = LabelRequest(ridge.get_text(), anchor, "ridge", self._cands("ridge"))
             (got,) = place_labels([request], self._size(ridge), ax_box,
-                                  [*self._legend_boxes[0], *self._roof_boxes, self._star_placed,
-                                   *self._seed_boxes(view)])
+                                  [*self._roof_boxes, self._star_placed, *self._seed_boxes(view)],
+                                  self._legend_boxes[0])
             self._ridge_zone = _zone([got], self._size(ridge))
             self._set_label(ridge, got)
             self._roof_boxes.append(label_box(anchor, self._size(ridge)(got[0]), got[2]))
@@ -236,7 +236,7 @@ class ExplorerFigure(ExplorerPanels):
         self._star_placed = self._star_box(view)
         self._point_boxes = points
         placed = place_labels(requests, size, tuple(ax.bbox.extents),
-                              [*self._legend_boxes[0], *self._roof_boxes, self._star_placed, *self._point_boxes])
+                              [*self._roof_boxes, self._star_placed, *self._point_boxes], self._legend_boxes[0])
         self._data_boxes = []
         for label, got in zip(artists, placed, strict=True):
             self._set_label(label, got, data_at)
@@ -260,7 +260,7 @@ class ExplorerFigure(ExplorerPanels):
             bites = view.wall_batch is not None and view.wall_batch < hi
             for name in ("wall", "wall_region", "wall_text"):
                 s[name].set_visible(bites)
-            self._wall_boxes[i] = []
+            self._wall_boxes[i], self._wall_lines[i] = [], []
             if bites:
                 w = max(float(view.wall_batch), lo)
                 s["wall"].set_xdata([w, w])
@@ -280,31 +280,33 @@ class ExplorerFigure(ExplorerPanels):
                 s["wall_text"].set_position((w, fraction))
                 mid = ax.bbox.y0 + fraction * ax.bbox.height
                 self._wall_boxes[i].append((x0, mid - th / 2, x1, mid + th / 2))
+                self._wall_lines[i] = [(x - 2, ax.bbox.y0, x + 2, ax.bbox.y1)]
 
     def _update_fast(self, view: ExplorerView) -> None:
         suffix = "" if view.fits else " (does not fit)"
         self.current.set_data([view.point[0]], [view.point[1]])
         marks = [(self.ax_roof, self.current_text, view.point, view.current_label + suffix,
-                  [*self._legend_boxes[0], *self._roof_boxes, *self._data_boxes, *self._point_boxes,
-                   self._star_box(view)], None)]  # the point is on the roofline: no room clear of it
+                  [*self._roof_boxes, *self._data_boxes, *self._point_boxes, self._star_box(view)],
+                  [], None)]  # the point is on the roofline: no room clear of it
         for i, key, y, unit in ((1, "tps", view.batch_tokens_per_s, "tok/s"), (2, "lat", view.batch_step_ms, "ms")):
             s = self.sweeps[key]
             s["marker"].set_data([view.batch], [y])
             # no "(does not fit)" here: the star sits past the memory wall, in its grey region
             marks.append((self.axes[i], s["marker_text"], (view.batch, y), f"{marker_number(y)} {unit}",
-                          self._legend_boxes[i] + self._wall_boxes[i], self._curve_points[i]))
-        for ax, label, xy, text, hard, curve in marks:
+                          self._wall_boxes[i], self._wall_lines[i], self._curve_points[i]))
+        for (ax, label, xy, text, hard, soft, curve), legends in zip(marks, self._legend_boxes, strict=True):
             label.set_position(xy)
             anchor, size = self._px(ax, *xy), self._size(label)
             request = [LabelRequest(text, anchor, "marker", self._cands("marker"))]
             got = None
-            if curve is not None:  # first, close by and clear of the curve too
+            if curve is not None:  # first, close by and clear of the curve and the wall's line too
                 (got,) = place_labels([LabelRequest(text, anchor, "marker", self._cands("near"))], size,
-                                      tuple(ax.bbox.extents), hard + self._near(curve, anchor))
-                if got is not None and any(overlaps(label_box(anchor, size(got[0]), got[2]), box) for box in hard):
-                    got = None  # a fallback onto another text: no
+                                      tuple(ax.bbox.extents), hard + soft + self._near(curve, anchor), legends)
+                box = None if got is None else label_box(anchor, size(got[0]), got[2])
+                if box is not None and any(overlaps(box, b) for b in [*hard, *soft, *legends]):
+                    got = None  # a fallback onto another text or across the wall: no
             if got is None:
-                (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard)
+                (got,) = place_labels(request, size, tuple(ax.bbox.extents), hard, legends)
             self._set_label(label, got)
 
 __all__ = [

@@ -112,11 +112,15 @@ def merged_text(texts: Sequence[str]) -> str:
 
 
 def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[float, float]], bounds: Box,
-                 obstacles: Sequence[Box] = ()) -> list[tuple[str, tuple[float, float], Candidate] | None]:
+                 obstacles: Sequence[Box] = (), never: Sequence[Box] = ()
+                 ) -> list[tuple[str, tuple[float, float], Candidate] | None]:
     """Place labels in order: each takes its first candidate inside `bounds` that overlaps no
     obstacle and no label placed so far; one that finds none merges into the last placed label
-    of its series, which is placed again with the joined text. Returns, per request, (text,
-    anchor, candidate) or None where the label was merged into another."""
+    of its series, which is placed again with the joined text, or, alone in its series, takes
+    the candidate that covers the least, one clear of the `never` boxes (legends drawn over the
+    labels: a label there is hidden) wherever there is one. `never` boxes are obstacles too.
+    Returns, per request, (text, anchor, candidate) or None where the label was merged into another."""
+    obstacles = [*obstacles, *never]
     placed: list[list] = []  # [texts, anchor, candidate, box, series, request index, anchors]
     result: list[tuple[str, tuple[float, float], Candidate] | None] = [None] * len(requests)
 
@@ -149,6 +153,8 @@ def place_labels(requests: Sequence[LabelRequest], size: Callable[[str], tuple[f
             w_h = size(req.text)
             taken = nearby(req.anchor, w_h, req.candidates, -1) if req.candidates else []
             inside_ones = [c for c in req.candidates if inside(label_box(req.anchor, w_h, c), bounds)]
+            inside_ones = [c for c in inside_ones
+                           if not any(overlaps(label_box(req.anchor, w_h, c), n, GAP) for n in never)] or inside_ones
             c = min(inside_ones, key=lambda c: sum(_shared_area(label_box(req.anchor, w_h, c), t, GAP) for t in taken),
                     default=req.candidates[0])
             placed.append([[req.text], req.anchor, c, label_box(req.anchor, w_h, c), req.series, index, [req.anchor]])

@@ -136,7 +136,9 @@ class ExplorerPanels:
                                       self.sweeps["tps"]["wall_region"]: 1, self.sweeps["lat"]["wall_region"]: 2}
         self.bounds: list[float] = [0.0, 0.0, 0.0, float(fig.bbox.width)]  # strip edges between panels, pixels
         self._legend_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
-        self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]
+        self._legends_moved = True
+        self._wall_boxes: list[list[tuple[float, float, float, float]]] = [[], [], []]  # the wall labels
+        self._wall_lines: list[list[tuple[float, float, float, float]]] = [[], [], []]  # the dashed lines
         self._data_boxes: list[tuple[float, float, float, float]] = []
         self._point_boxes: list[tuple[float, float, float, float]] = []  # the seed points' markers
         self._curve_points: list[np.ndarray] = [np.zeros((0, 2))] * 3  # curve pixels of panels (b) and (c)
@@ -195,6 +197,7 @@ class ExplorerPanels:
     def relayout(self) -> bool:
         """Place the panels from the size of their texts; True when they moved (by > 2 px)."""
         fig = self.figure
+        self._legends_moved = True  # a new size or talk style moves and resizes them even when the axes stay
         w, h = fig.bbox.width, fig.bbox.height
         texts = [self._reserve(i, self._panel_text(ax)) for i, ax in enumerate(self.axes)]
         rects = panel_rects(w, h, texts, WIDTH_RATIOS, pad=4 * fig.dpi / 72)
@@ -273,10 +276,11 @@ class ExplorerPanels:
             changed[2] = True
         if any(changed) and self.relayout():  # new limits: new tick labels, maybe new margins
             changed = [True, True, True]
-        if any(changed):
+        if any(changed) or self._legends_moved:  # where the labels must keep off (the legends lie on top)
             renderer = self.figure.canvas.get_renderer()
             for i, ax in enumerate(self.axes):
                 self._legend_boxes[i] = [tuple(lg.get_window_extent(renderer).extents) for lg in self.legends(ax)]
+            self._legends_moved = False
         return changed
 
     def text_artists(self) -> list[Any]:

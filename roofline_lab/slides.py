@@ -29,7 +29,7 @@ from matplotlib.ticker import LogLocator
 #: Talk style: text, tick labels, legends, line widths and markers this many times their normal size.
 TALK_FONT_SCALE = 1.5
 TALK_TICK_SCALE = 1.3
-TALK_LEGEND_SCALE = 1.1
+TALK_LEGEND_SCALE = 1.3
 TALK_LINE_SCALE = 1.9
 TALK_MARKER_SCALE = 1.35
 #: At most this many labelled decades per log axis in talk style (larger labels need the room).

@@ -91,7 +91,11 @@ def layout_problems(ex: RooflineExplorer) -> list[str]:
                     hits = (px[:, 0] > box.x0) & (px[:, 0] < box.x1) & (px[:, 1] > box.y0) & (px[:, 1] < box.y1)
                     if hits.any():
                         problems.append(f"the {name} line crosses {sweep['wall_text'].get_text()!r}")
-        for legend in panels.legends(ax):
+        for legend in panels.legends(ax):  # drawn over the moving labels, so one under it is hidden
+            box = legend.get_window_extent(renderer)
+            for t in labels:
+                if _overlap(t.get_window_extent(renderer), box):
+                    problems.append(f"label {t.get_text()!r} lies under the legend of {ax.get_title(loc='left')!r}")
             for text in legend.get_texts():
                 if text.get_text() == "memory wall" and not panels.sweeps["tps"]["wall"].get_visible():
                     problems.append("legend lists a memory wall that is not drawn")
@@ -256,3 +260,32 @@ def test_legends_stay_on_top_of_the_moving_curves_and_fills(state):
             assert not differ.any(), f"{title}: {differ.sum()} pixels of moving artists inside its legend"
     finally:
         ex.close()
+
+
+def test_labels_keep_off_the_legends_after_talk_style_on_and_off(ex):
+    """Talk style grows and moves the legends; back in normal style the labels must keep off
+    where the legends are now (stale boxes once put (a)'s 'decode b=512 (does not fit)' under its legend)."""
+    ex.set(batch=64, kv=False, context_len=0)
+    ex.talk = True
+    try:
+        ex.set(kv=True, context_len=4096, batch=512)
+        assert layout_problems(ex) == []
+    finally:
+        ex.talk = False
+    ex.set(batch=256)
+    ex.set(batch=512)
+    assert layout_problems(ex) == []
+
+
+def test_a_label_with_no_clear_spot_keeps_off_the_never_boxes_even_when_it_covers_more_elsewhere():
+    from roofline_lab.layout import LabelRequest, label_box, place_labels
+
+    above, below = (0.0, 10.0, "center", "bottom"), (0.0, -10.0, "center", "top")
+    size = lambda text: (20.0, 8.0)  # noqa: E731
+    request = LabelRequest("b=1", (100.0, 100.0), "decode", [below, above])
+    obstacle = label_box(request.anchor, size("b=1"), above)  # covers the whole spot above
+    legend = (108.0, 88.0, 112.0, 92.0)  # a corner of the spot below
+    (got,) = place_labels([request], size, (0.0, 0.0, 200.0, 200.0), [obstacle])
+    assert got is not None and got[2] == below  # nothing to avoid but the obstacle
+    (got,) = place_labels([request], size, (0.0, 0.0, 200.0, 200.0), [obstacle], never=[legend])
+    assert got is not None and got[2] == above  # more covered, but not hidden under the legend
