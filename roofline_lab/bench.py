@@ -7,8 +7,9 @@ meet the machine in the same state), time a naive `interact`-style callback that
 the same three-panel figure from scratch for each change, and print the ratio. Targets:
 median <= 16 ms and p95 <= 33 ms per change (one and two 60 Hz frames), >= 20x the naive.
 Then the same changes with each speed device taken away in turn (PathLabel -> Text
-labels, PathLabel's glyph cache and sprites, the tinted fills, the third blit layer, the
-panel cache, the stamped texts and legends), so each one shows what it pays.
+labels, PathLabel's glyph cache and sprites, the tinted fills, the second blit layer, the
+panel cache, the stamped texts and legends), and with a third blit layer added (the
+roofline apart from the data: it did not pay, so it is off), so each one shows what it pays.
 
 Prints figures; asserts nothing (speed depends on the machine and its load, which is
 printed too).

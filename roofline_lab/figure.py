@@ -8,7 +8,7 @@
 `ExplorerFigure` (on `roofline_lab.panels.ExplorerPanels`, which builds the artists and lays
 the panels out) moves the artists to an `ExplorerView` (`roofline_lab.explorer`) and places
 the point labels so they never overlap each other or the current-point star (merged as
-"b=64, 156, 512" when they bunch). `update` says which blit layer moved and which panels'
+"b=64, 156, 512" when they bunch). `update` says which layer moved and which panels'
 static pictures changed, which is what `roofline_lab.blitter.Blitter` takes.
 """
 
@@ -88,8 +88,8 @@ class ExplorerFigure(ExplorerPanels):
 
     def update(self, view: ExplorerView, changed: Iterable[str] | None = None) -> tuple[str, list[bool]]:
         """Move the artists to `view`. `changed`: the controls that changed since the last
-        update (None: any). Returns (lowest blit layer that moved, per panel whether its static
-        picture changed), which is what `Blitter.update` takes."""
+        update (None: any). Returns (lowest layer that moved: roof, data or fast; per panel
+        whether its static picture changed), which is what `Blitter.update` takes."""
         names = None if changed is None else set(changed)
         lowest = ("roof" if names is None or names & ROOF_CONTROLS else "data" if names - FAST_CONTROLS
                   else "fast")
