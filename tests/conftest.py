@@ -17,6 +17,7 @@ Also: nbval's kernel start is tried a second time when the kernel dies before it
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import secrets
@@ -56,23 +57,40 @@ REQUIRE_BROWSER_ENV = "ROOFLINE_REQUIRE_BROWSER"
 KERNEL_DIED = "Kernel died before replying to kernel_info"
 
 
+def _died_at_start_up(exc: RuntimeError) -> None:
+    """Re-raise `exc` unless it is KERNEL_DIED; warn that the start is tried again."""
+    if KERNEL_DIED not in str(exc):
+        raise exc
+    warnings.warn(f"a kernel died at start-up ({exc}); starting another on fresh ports", stacklevel=3)
+
+
 def retry_kernel_start(start: Callable[..., Any]) -> Callable[..., Any]:
-    """`start` (nbval.kernel.start_new_kernel), tried once more with fresh ports when the kernel
-    dies at start-up. jupyter_client picks free TCP ports, releases them and hands them to the
-    kernel, which binds them a second or two later; with xdist workers, a JupyterLab and
-    chromium opening connections meanwhile, an outgoing connection can take one of them
-    first, and the kernel exits with 'Address already in use' (seen once in a fresh-clone
-    run; nbmake#129 reports the same race). Any other error, or a second death, is raised."""
+    """`start` (nbval.kernel.start_new_kernel, or a coroutine function that starts a kernel and
+    runs a notebook), tried once more with fresh ports when the kernel dies at start-up.
+    jupyter_client picks free TCP ports, releases them and hands them to the kernel, which
+    binds them a second or two later; with xdist workers, a JupyterLab and chromium opening
+    connections meanwhile, an outgoing connection can take one of them first, and the kernel
+    exits with 'Address already in use' (seen once in a fresh-clone run; nbmake#129 reports
+    the same race). Any other error, or a second death, is raised."""
+    if inspect.iscoroutinefunction(start):
+
+        @functools.wraps(start)
+        async def start_again_if_it_died_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await start(*args, **kwargs)
+            except RuntimeError as exc:
+                _died_at_start_up(exc)
+            return await start(*args, **kwargs)
+
+        return start_again_if_it_died_async
 
     @functools.wraps(start)
     def start_again_if_it_died(*args: Any, **kwargs: Any) -> Any:
         try:
             return start(*args, **kwargs)
         except RuntimeError as exc:
-            if KERNEL_DIED not in str(exc):
-                raise
-            warnings.warn(f"a kernel died at start-up ({exc}); starting another on fresh ports", stacklevel=2)
-            return start(*args, **kwargs)
+            _died_at_start_up(exc)
+        return start(*args, **kwargs)
 
     return start_again_if_it_died
 

@@ -1,7 +1,10 @@
-"""The suite's one retry: nbval's kernel start, again once, when the kernel died at start-up
-(tests/conftest.py, retry_kernel_start, says why). Nothing else is retried."""
+"""The suite's one retry: a kernel start (nbval's, and the starter-mode runs'), again once,
+when the kernel died at start-up (tests/conftest.py, retry_kernel_start, says why). Nothing
+else is retried."""
 
 from __future__ import annotations
+
+import asyncio
 
 import nbval.kernel
 import pytest
@@ -42,3 +45,18 @@ def test_a_second_death_and_any_other_error_are_raised():
 def test_nbval_starts_its_kernels_through_the_retry():
     assert nbval.kernel.start_new_kernel.__wrapped__ is not None
     assert nbval.kernel.start_new_kernel.__name__ == "start_new_kernel"
+
+
+def test_a_coroutine_that_starts_a_kernel_is_retried_the_same_way():
+    start, calls = _start(RuntimeError(KERNEL_DIED), "ran")
+
+    async def execute() -> object:
+        return start()
+
+    with pytest.warns(UserWarning, match="died at start-up"):
+        assert asyncio.run(retry_kernel_start(execute)()) == "ran"
+    assert len(calls) == 2
+    start, calls = _start(RuntimeError("Kernel didn't respond in 60 seconds"))
+    with pytest.raises(RuntimeError, match="didn't respond"):
+        asyncio.run(retry_kernel_start(execute)())
+    assert len(calls) == 1

@@ -12,14 +12,13 @@ import copy
 import os
 import re
 import time
-import warnings
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
 import nbformat
 import pytest
-from conftest import KERNEL_DIED
+from conftest import retry_kernel_start
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,13 +237,7 @@ async def _run_in_starter_mode(names: list[str]) -> dict[str, str]:
         client.on_notebook_start = poll_in_slices
         await client.async_execute(env={**os.environ, "LAB_IMPL": "starter"})
 
-    try:
-        await execute()
-    except RuntimeError as exc:  # the port race conftest.retry_kernel_start describes: once more
-        if KERNEL_DIED not in str(exc):
-            raise
-        warnings.warn(f"a starter-mode kernel died at start-up ({exc}); starting another", stacklevel=1)
-        await execute()
+    await retry_kernel_start(execute)()  # a kernel that dies at start-up: once more (the port race)
     results = {}
     for name, (start, stop) in spans.items():
         results[name] = _stream_text(nb.cells[stop - 1])
