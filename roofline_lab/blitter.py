@@ -81,7 +81,7 @@ class Blitter:
         self._backgrounds: dict[str, Any] = {}
         self._panel_cache: list[OrderedDict[Any, Any]] = [OrderedDict() for _ in panels.axes]
         self._stamps: dict[Any, tuple[Bbox, Any]] = {}
-        self._legend_boxes: OrderedDict[Any, list[tuple[int, int, int, int]]] = OrderedDict()
+        self._legend_cells: OrderedDict[Any, list[tuple[int, int, int, int]]] = OrderedDict()  # panel key -> rows, cols
         self._size: tuple[int, int] | None = None
         self._blank = Rectangle((0, 0), 1, 1, transform=self.figure.transFigure, facecolor="white", edgecolor="none")
         self._blank.set_figure(self.figure)
@@ -124,11 +124,11 @@ class Blitter:
         moving layers drew there."""
         buffer = np.asarray(self.canvas.buffer_rgba())
         for i, (key, static) in enumerate(self._shown):
-            boxes = self._legend_boxes.get(key)
+            boxes = self._legend_cells.get(key)
             if boxes is None:
-                boxes = self._legend_boxes[key] = self._legend_boxes_of(i)
-                while len(self._legend_boxes) > 3 * PANEL_CACHE:
-                    self._legend_boxes.popitem(last=False)
+                boxes = self._legend_cells[key] = self._legend_cells_of(i)
+                while len(self._legend_cells) > 3 * PANEL_CACHE:
+                    self._legend_cells.popitem(last=False)
             if boxes:
                 pixels = np.asarray(static)
                 x0, y0, x1, y1 = static.get_extents()  # the picture's columns and rows in the buffer
@@ -136,7 +136,7 @@ class Blitter:
                     r0, r1, c0, c1 = max(r0, y0), min(r1, y1), max(c0, x0), min(c1, x1)
                     buffer[r0:r1, c0:c1] = pixels[r0 - y0:r1 - y0, c0 - x0:c1 - x0]
 
-    def _legend_boxes_of(self, i: int) -> list[tuple[int, int, int, int]]:
+    def _legend_cells_of(self, i: int) -> list[tuple[int, int, int, int]]:
         """Panel i's shown legends, frame lines included: buffer rows and columns [r0, r1) x [c0, c1)."""
         renderer, height = self.canvas.get_renderer(), self.canvas.get_width_height(physical=True)[1]
         boxes = []
